@@ -1,0 +1,58 @@
+# The CPT site and shop. `make help` lists the targets.
+# `make run` and `make test` set up everything they need on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+SITE_OUT := build/site
+INSTALLED := $(VENV)/.installed
+DEBIAN_PACKAGES := chromium fonts-dejavu-core
+
+.DEFAULT_GOAL := help
+.PHONY: help install run build test lint format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) node_modules/.installed ## create .venv, install the project and the Debian packages it needs
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+build: install ## build the static site into build/site/
+	$(BIN)/python -m sitegen build --out $(SITE_OUT)
+
+run: build ## serve the site on http://$(HOST):$(PORT)/ until Ctrl-C
+	$(BIN)/python -m sitegen serve --host $(HOST) --port $(PORT) --search-dir $(SITE_OUT)/pagefind
+
+test: install ## run every test (unit, integration, site, browser)
+	$(BIN)/python -m pytest
+
+lint: install ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## time the site build (results in build/bench/)
+	$(BIN)/python -m sitegen.bench
+
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The CPT shop: candidates, results, credentials and purchases."""

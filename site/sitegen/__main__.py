@@ -1,0 +1,69 @@
+"""Command line: `python -m sitegen build|serve`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .app import DEFAULT_CONTENT, TEMPLATES
+from .build import BuildError, build
+from .content import ContentError
+
+DEFAULT_OUT = DEFAULT_CONTENT.parent / "build" / "site"
+DEFAULT_CACHE = DEFAULT_CONTENT.parent / "build" / "cache"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sitegen", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_cmd = commands.add_parser("build", help="build the static site")
+    build_cmd.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
+    build_cmd.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    build_cmd.add_argument("--no-search", action="store_true", help="skip the pagefind index")
+    build_cmd.add_argument(
+        "--cache", type=Path, default=DEFAULT_CACHE, help="where rendered documents are kept"
+    )
+    serve_cmd = commands.add_parser("serve", help="serve the site, re-reading content on change")
+    serve_cmd.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
+    serve_cmd.add_argument("--search-dir", type=Path, default=DEFAULT_OUT / "pagefind")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        return _build(args.content, args.out, args.cache, search=not args.no_search)
+    return _serve(args.content, args.search_dir, args.host, args.port)
+
+
+def _build(content: Path, out: Path, cache: Path, *, search: bool) -> int:
+    started = time.perf_counter()
+    try:
+        result = build(content, out, search=search, cache_dir=cache / "documents")
+    except ContentError as error:
+        print(f"content error:\n{error}", file=sys.stderr)
+        return 1
+    except BuildError as error:
+        print(f"build failed: {error}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - started
+    print(
+        f"built {result.pages} pages and {result.documents} PDF documents "
+        f"({result.files} files) into {result.out_dir} in {seconds:.1f} s"
+    )
+    return 0
+
+
+def _serve(content: Path, search_dir: Path, host: str, port: int) -> int:
+    from werkzeug.serving import run_simple
+
+    from .app import create_app
+
+    app = create_app({"CONTENT_DIR": content, "LIVE_RELOAD": True, "SEARCH_DIR": search_dir})
+    extra = [str(p) for p in TEMPLATES.rglob("*") if p.is_file()]
+    run_simple(host, port, app, use_reloader=True, extra_files=extra, threaded=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

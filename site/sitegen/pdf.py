@@ -1,0 +1,126 @@
+"""Render our own HTML templates to PDF with WeasyPrint, fetching nothing but our static files."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+from weasyprint import HTML
+from weasyprint import __version__ as weasyprint_version
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+
+class DocumentError(Exception):
+    """WeasyPrint warned while rendering a document that must render cleanly."""
+
+
+class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no types
+    """Serves `<base>/static/...` from our static folder and refuses every other URL.
+
+    Documents resolve relative URLs against the site's address, so links inside a PDF point at
+    the live site, while the only things ever read are our own files: no file://, no network,
+    nothing that untrusted text (a candidate's name) could smuggle in.
+    """
+
+    def __init__(self, static_dir: Path, base_url: str) -> None:
+        super().__init__(allowed_protocols=("https", "http"), fail_on_errors=False)
+        self.root = static_dir.resolve()
+        self.prefix = urljoin(base_url, "static/")
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        target = self._local_file(url)
+        if target is None:
+            self.refused.append(url)
+            raise PermissionError(f"documents may only use our static files, not {url!r}")
+        mime_type, _ = mimetypes.guess_type(target.name)
+        return URLFetcherResponse(
+            url, target.read_bytes(), {"Content-Type": mime_type or "application/octet-stream"}
+        )
+
+    def _local_file(self, url: str) -> Path | None:
+        if not url.startswith(self.prefix):
+            return None
+        parts = urlsplit(url)
+        if parts.query or parts.fragment:
+            return None
+        target = (self.root / unquote(url[len(self.prefix) :])).resolve()
+        return target if target.is_file() and target.is_relative_to(self.root) else None
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _weasyprint_warnings() -> Iterator[list[str]]:
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def html_to_pdf(html: str, static_dir: Path, base_url: str, *, strict: bool = True) -> bytes:
+    """A PDF of `html`; no clock and no identifier in it, so the same HTML gives the same bytes.
+
+    With `strict`, any warning from WeasyPrint (a missing style sheet, a duplicate anchor, an
+    unknown CSS property) is an error: our own documents must render cleanly.
+    """
+    base = base_url.rstrip("/") + "/"
+    document = HTML(string=html, base_url=base, url_fetcher=StaticOnlyFetcher(static_dir, base))
+    with _weasyprint_warnings() as warnings:
+        pdf: bytes = document.write_pdf()
+    if strict and warnings:
+        raise DocumentError("the document rendered with warnings:\n" + "\n".join(warnings))
+    return pdf
+
+
+class PdfCache:
+    """Rendered PDFs on disk, keyed by everything that shapes them: the HTML and the static files.
+
+    A build re-renders a document only when its inputs change; the key makes a stale hit
+    impossible, so the output is the same as a clean build's.
+    """
+
+    def __init__(self, folder: Path | None, static_dir: Path) -> None:
+        self.folder = folder
+        self._static_digest = _digest_folder(static_dir)
+
+    def get_or_render(self, html: str, render: Callable[[], bytes]) -> bytes:
+        if self.folder is None:
+            return render()
+        key = hashlib.sha256(self._static_digest + html.encode()).hexdigest()
+        path = self.folder / f"{key}.pdf"
+        if path.is_file():
+            return path.read_bytes()
+        pdf: bytes = render()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # Written under a temporary name and renamed, so a crash never leaves half a file.
+        with tempfile.NamedTemporaryFile(dir=self.folder, delete=False, suffix=".tmp") as part:
+            part.write(pdf)
+        os.replace(part.name, path)
+        return pdf
+
+
+def _digest_folder(folder: Path) -> bytes:
+    digest = hashlib.sha256(weasyprint_version.encode())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.digest()
