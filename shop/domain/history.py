@@ -1,0 +1,77 @@
+"""What has happened to one candidate: assessment attempts, purchases, authorizations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from shop.domain.program import ItemKind
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One recorded assessment result."""
+
+    attempt_id: str
+    module: str
+    taken_on: date
+    passed: bool
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """An item bought and not refunded (the shop may include orders still awaiting payment)."""
+
+    sku: str
+    kind: ItemKind
+    module: str | None
+    paid_on: date
+
+
+def chronological(attempt: Attempt) -> tuple[date, str]:
+    """Rule 1: attempts are ordered by (taken_on, attempt_id).
+
+    The id breaks ties between attempts recorded on the same day, so the order never depends
+    on the order the database happened to return them in.
+    """
+    return (attempt.taken_on, attempt.attempt_id)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Everything the rules know about a candidate.
+
+    `unused_authorizations` holds the ids of the modules for which the candidate holds an
+    assessment authorization (a bought assessment fee) that no attempt has used yet.
+
+    Attempts dated after `now` are not dropped: a result stamped in another time zone may carry
+    tomorrow's date, and ignoring it would let a candidate buy a retake they are not due.
+    """
+
+    attempts: tuple[Attempt, ...] = ()
+    purchases: tuple[Purchase, ...] = ()
+    unused_authorizations: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Sorted once here (rule 1), so every rule reads the attempts in the same order.
+        object.__setattr__(self, "attempts", tuple(sorted(self.attempts, key=chronological)))
+        object.__setattr__(self, "purchases", tuple(self.purchases))
+        object.__setattr__(self, "unused_authorizations", frozenset(self.unused_authorizations))
+
+    def attempts_at(self, module: str) -> tuple[Attempt, ...]:
+        """The module's attempts, oldest first."""
+        return tuple(a for a in self.attempts if a.module == module)
+
+    def passes_of(self, module: str) -> tuple[Attempt, ...]:
+        """The module's passes, oldest first."""
+        return tuple(a for a in self.attempts if a.module == module and a.passed)
+
+    def has_passed(self, module: str) -> bool:
+        return any(a.passed for a in self.attempts_at(module))
+
+    def has_passed_any_module(self) -> bool:
+        return any(a.passed for a in self.attempts)
+
+    def has_bought(self, kind: ItemKind) -> bool:
+        return any(p.kind is kind for p in self.purchases)

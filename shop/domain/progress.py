@@ -1,0 +1,51 @@
+"""Rule 7: how far a candidate is toward full certification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from shop.domain.certification import counting_passes, full_certification_date
+from shop.domain.dates import window_last_day
+from shop.domain.history import Attempt, History
+from shop.domain.program import Program
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Counting passes of required modules (one per module), what is missing, and the deadline.
+
+    `window_closes_on`: the last day on which the missing modules can be passed and still join
+    every counting pass in one window; None when there is no counting pass or when certified.
+    """
+
+    passes: tuple[Attempt, ...]
+    missing: tuple[str, ...]
+    window_closes_on: date | None
+    certified_on: date | None
+
+    @property
+    def certified(self) -> bool:
+        return self.certified_on is not None
+
+
+def progress(history: History, now: date, program: Program) -> Progress:
+    """Rule 7: required modules with a counting pass, those without, and when the window closes.
+
+    Each module is represented by its most recent counting pass: of the windows holding one pass
+    of every done module, that choice keeps the one that closes last.
+    """
+    certified_on = full_certification_date(history, program)
+    passes: list[Attempt] = []
+    missing: list[str] = []
+    for module in program.required_modules:
+        counting = counting_passes(history, module.id, now, program)
+        if counting:
+            passes.append(counting[-1])
+        else:
+            missing.append(module.id)
+    closes_on = None
+    if passes and certified_on is None:
+        earliest = min(p.taken_on for p in passes)
+        closes_on = window_last_day(earliest, program.policy.window_years)
+    return Progress(tuple(passes), tuple(missing), closes_on, certified_on)
