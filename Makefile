@@ -36,8 +36,10 @@ node_modules/.installed: package.json package-lock.json
 build: install ## build the static site into build/site/
 	$(BIN)/python -m sitegen build --out $(SITE_OUT)
 
-run: build ## serve the site on http://$(HOST):$(PORT)/ until Ctrl-C
-	$(BIN)/python -m sitegen serve --host $(HOST) --port $(PORT) --search-dir $(SITE_OUT)/pagefind
+run: build ## serve the site and the shop, with demo data, on http://$(HOST):$(PORT)/ until Ctrl-C
+	$(BIN)/flask --app shop db upgrade
+	$(BIN)/flask --app shop demo seed
+	$(BIN)/python -m shop.devserver --host $(HOST) --port $(PORT) --search-dir $(SITE_OUT)/pagefind
 
 test: install ## run every test (unit, integration, site, browser)
 	$(BIN)/python -m pytest

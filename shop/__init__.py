@@ -1,1 +1,49 @@
-"""The CPT shop: candidates, results, credentials and purchases."""
+"""The CPT shop: candidates, results, credentials and purchases.
+
+`create_app(config=None)` builds the Flask app; tests pass their own config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from . import chrome, cli, db, payments, web
+    from .clock import system_clock
+    from .config import defaults, from_environment
+    from .services import program
+
+    app = Flask(__name__, static_folder=None, instance_path=str(_instance()))
+    app.config.update(defaults())
+    app.config.update(from_environment())
+    app.config.update(config or {})
+    app.config.setdefault("CLOCK", system_clock)
+    _secure_cookies(app)
+
+    program.init_app(app)
+    db.init_app(app)
+    payments.init_app(app)
+    chrome.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _instance() -> Any:
+    from .config import INSTANCE
+
+    return INSTANCE
+
+
+def _secure_cookies(app: Flask) -> None:
+    development = app.config["SHOP_ENV"] == "development" or app.testing
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not development,
+        SESSION_COOKIE_NAME="cpt_shop",
+        SESSION_COOKIE_PATH="/shop/",
+    )

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from sitegen.build import BuildResult, build
 
 ROOT = Path(__file__).resolve().parent.parent

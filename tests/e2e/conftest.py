@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from sitegen.build import BuildResult
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+
 from sitegen.app import create_app
 
 

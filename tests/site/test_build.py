@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sitegen.build import BuildError, BuildResult, build
 
 from shop.domain.program import load_program
+from sitegen.build import BuildError, BuildResult, build
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = load_program(ROOT / "content" / "program.toml")

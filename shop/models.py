@@ -1,0 +1,203 @@
+"""The shop's tables (SQLAlchemy 2). Rules do not live here: see shop/domain/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UtcDateTime
+
+
+class Candidate(Base):
+    """A person known to the assessment system; staff are candidates with `is_staff`."""
+
+    __tablename__ = "candidate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The assessment system's id for this person: results name candidates by it.
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    attempts: Mapped[list[Attempt]] = relationship(
+        back_populates="candidate", order_by="(Attempt.taken_on, Attempt.reference)"
+    )
+    authorizations: Mapped[list[Authorization]] = relationship(back_populates="candidate")
+
+
+class Attempt(Base):
+    """One assessment result, as the assessment system reported it."""
+
+    __tablename__ = "attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # the attempt id
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    module: Mapped[str] = mapped_column(String(32))
+    taken_on: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    kwa_scores: Mapped[dict[str, Any]] = mapped_column(JSON)  # {kwa slug: percent}
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    candidate: Mapped[Candidate] = relationship(back_populates="attempts")
+
+
+class Authorization(Base):
+    """The right to sit one assessment of a module, given by a paid assessment fee."""
+
+    __tablename__ = "authorization"
+    __table_args__ = (
+        # A candidate holds at most one unused authorization per module.
+        Index(
+            "uq_authorization_unused_per_module",
+            "candidate_id",
+            "module",
+            unique=True,
+            sqlite_where=text("used_by_attempt_id IS NULL"),
+            postgresql_where=text("used_by_attempt_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    module: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # Where it came from, in words (an order, or a note by staff).
+    source: Mapped[str] = mapped_column(String(200))
+    order_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_item.id"), unique=True, default=None
+    )
+    used_by_attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempt.id"), unique=True, default=None
+    )
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+
+    candidate: Mapped[Candidate] = relationship(back_populates="authorizations")
+
+
+class SignInToken(Base):
+    """A one-time sign-in link; only a hash of its secret is stored."""
+
+    __tablename__ = "sign_in_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class ResultsImport(Base):
+    """A batch of results that recorded something new (CSV or API), kept for audit."""
+
+    __tablename__ = "results_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(300))  # a file name or "api"
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the records, for idempotence
+    records: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"  # checkout started, not paid yet
+    PROCESSING = "processing"  # paid by a method that settles later
+    PAID = "paid"  # paid and fulfilled
+    REFUNDED = "refunded"  # paid, then refunded (by staff, or because it became ineligible)
+    EXPIRED = "expired"  # the checkout session expired unpaid: the order is released
+    FAILED = "failed"  # a delayed payment failed
+
+
+class Order(Base):
+    """A candidate's purchase; its lines are priced by the server from the catalogue."""
+
+    __tablename__ = "shop_order"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Shown to people and sent to Stripe; not guessable, unlike the row id.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING)
+    currency: Mapped[str] = mapped_column(String(3), default="usd")
+    total_cents: Mapped[int] = mapped_column(Integer)
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Why it was refunded or failed, in words the candidate can read.
+    status_note: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", order_by="OrderItem.id", cascade="all, delete-orphan"
+    )
+    candidate: Mapped[Candidate] = relationship()
+
+    @property
+    def needs_shipping(self) -> bool:
+        return any(item.physical for item in self.items)
+
+
+class OrderItem(Base):
+    __tablename__ = "order_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    module: Mapped[str | None] = mapped_column(String(32), default=None)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    physical: Mapped[bool] = mapped_column(Boolean)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+    shipment: Mapped[Shipment | None] = relationship(back_populates="item")
+
+    @property
+    def total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+
+class Shipment(Base):
+    """A physical item in the shipping queue; staff mark it shipped with a tracking note."""
+
+    __tablename__ = "shipment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_item_id: Mapped[int] = mapped_column(ForeignKey("order_item.id"), unique=True)
+    queued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    tracking_note: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    item: Mapped[OrderItem] = relationship(back_populates="shipment")
+
+
+class StripeEvent(Base):
+    """Each webhook event handled, recorded in the same transaction as its effects."""
+
+    __tablename__ = "stripe_event"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Stripe's event id
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

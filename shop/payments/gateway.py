@@ -1,0 +1,200 @@
+"""The one module that talks to Stripe: one function per API call, amounts in integer cents.
+
+Everything else in the shop speaks in orders and cents; this module turns those into Stripe
+requests and Stripe's answers back into small frozen records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+# How long one Stripe request may take before the shop gives up and says "try again".
+TIMEOUT_SECONDS = 10
+
+
+class PaymentError(Exception):
+    """Stripe could not be reached, or refused the request."""
+
+
+class WebhookError(Exception):
+    """A webhook request whose signature or body cannot be trusted."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    name: str
+    unit_amount_cents: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutSession:
+    id: str
+    url: str | None
+    status: str  # open, complete, expired
+    payment_status: str  # paid, unpaid, no_payment_required
+    payment_intent_id: str | None
+    amount_total_cents: int | None
+    metadata: Mapping[str, str]
+    shipping: Mapping[str, Any] | None
+
+
+def make_client(secret_key: str, api_base: str | None = None) -> stripe.StripeClient:
+    """A client for live Stripe, or for the offline fake when `api_base` names it."""
+    addresses: Any = {"api": api_base} if api_base else None
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses=addresses,
+        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+        max_network_retries=2,
+    )
+
+
+def create_checkout_session(
+    client: stripe.StripeClient,
+    *,
+    lines: Sequence[LineItem],
+    currency: str,
+    order_ref: str,
+    candidate_ref: str,
+    customer_email: str,
+    success_url: str,
+    cancel_url: str,
+    collect_shipping: bool,
+    expires_at: dt.datetime,
+    idempotency_key: str,
+) -> CheckoutSession:
+    """Start a hosted Checkout for an order; the same key never makes a second session."""
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": line.unit_amount_cents,
+                    "product_data": {"name": line.name},
+                },
+                "quantity": line.quantity,
+            }
+            for line in lines
+        ],
+        "client_reference_id": order_ref,
+        "customer_email": customer_email,
+        "metadata": {"order": order_ref, "candidate": candidate_ref},
+        "payment_intent_data": {"metadata": {"order": order_ref, "candidate": candidate_ref}},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": int(expires_at.timestamp()),
+    }
+    if collect_shipping:
+        params["shipping_address_collection"] = {"allowed_countries": ["US"]}
+    try:
+        session = client.v1.checkout.sessions.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise PaymentError(_describe(error)) from error
+    return _session(session)
+
+
+def retrieve_checkout_session(client: stripe.StripeClient, session_id: str) -> CheckoutSession:
+    try:
+        return _session(client.v1.checkout.sessions.retrieve(session_id))
+    except stripe.StripeError as error:
+        raise PaymentError(_describe(error)) from error
+
+
+def expire_checkout_session(client: stripe.StripeClient, session_id: str) -> CheckoutSession:
+    try:
+        return _session(client.v1.checkout.sessions.expire(session_id))
+    except stripe.StripeError as error:
+        raise PaymentError(_describe(error)) from error
+
+
+def refund_payment(
+    client: stripe.StripeClient, payment_intent_id: str, *, idempotency_key: str
+) -> str:
+    """Refund a payment in full; returns the refund's id. The key makes a retry harmless."""
+    try:
+        refund = client.v1.refunds.create(
+            params={"payment_intent": payment_intent_id},
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise PaymentError(_describe(error)) from error
+    return str(refund.id)
+
+
+def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event of a webhook request, as a plain dict, once its signature checks out.
+
+    The signature is checked on the raw bytes as received, with Stripe's tolerance for the
+    timestamp (5 minutes): a re-serialised, tampered, unsigned or stale body is refused.
+    """
+    if not signature:
+        raise WebhookError("no Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret)
+    except stripe.SignatureVerificationError as error:
+        raise WebhookError(f"bad signature: {error.user_message or error}") from error
+    except ValueError as error:
+        raise WebhookError(f"not a Stripe event: {error}") from error
+    result: dict[str, Any] = event.to_dict()
+    return result
+
+
+def session_from_event(data_object: Mapping[str, Any]) -> CheckoutSession:
+    """The Checkout Session carried in a webhook event's data.object."""
+    return _from_mapping(data_object)
+
+
+def _session(session: Any) -> CheckoutSession:
+    return _from_mapping(session.to_dict())
+
+
+def _from_mapping(data: Mapping[str, Any]) -> CheckoutSession:
+    intent = data.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    shipping = data.get("shipping_details") or (data.get("collected_information") or {}).get(
+        "shipping_details"
+    )
+    return CheckoutSession(
+        id=str(data["id"]),
+        url=data.get("url"),
+        status=str(data.get("status") or ""),
+        payment_status=str(data.get("payment_status") or ""),
+        payment_intent_id=str(intent) if intent else None,
+        amount_total_cents=data.get("amount_total"),
+        metadata=dict(data.get("metadata") or {}),
+        shipping=dict(shipping) if shipping else None,
+    )
+
+
+def _describe(error: stripe.StripeError) -> str:
+    return error.user_message or str(error) or type(error).__name__
+
+
+@dataclass(frozen=True)
+class StripeGateway:
+    """The functions above bound to one client: what services take as their `gateway`."""
+
+    client: stripe.StripeClient
+
+    def create_checkout_session(self, **kwargs: Any) -> CheckoutSession:
+        return create_checkout_session(self.client, **kwargs)
+
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
+        return retrieve_checkout_session(self.client, session_id)
+
+    def expire_checkout_session(self, session_id: str) -> CheckoutSession:
+        return expire_checkout_session(self.client, session_id)
+
+    def refund_payment(self, payment_intent_id: str, *, idempotency_key: str) -> str:
+        return refund_payment(self.client, payment_intent_id, idempotency_key=idempotency_key)

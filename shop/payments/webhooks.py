@@ -1,0 +1,91 @@
+"""Stripe webhooks: verify, then dispatch by event type to one handler each.
+
+The event id is recorded under a unique key in the same transaction as the handler's
+effects: a redelivered event finds its id taken and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shop.domain.program import Program
+from shop.models import StripeEvent
+
+from . import fulfilment
+from .gateway import session_from_event
+
+
+@dataclass(frozen=True)
+class Context:
+    session: Session
+    refunder: fulfilment.Refunder
+    now: dt.datetime
+    today: dt.date
+    program: Program
+
+
+Handler = Callable[[Context, Mapping[str, Any]], None]
+
+
+def _paid_or_pending(context: Context, data: Mapping[str, Any]) -> None:
+    fulfilment.confirm_payment(
+        context.session,
+        context.refunder,
+        session_from_event(data),
+        now=context.now,
+        today=context.today,
+        program=context.program,
+    )
+
+
+def _failed(context: Context, data: Mapping[str, Any]) -> None:
+    fulfilment.fail(context.session, session_from_event(data), context.now)
+
+
+def _expired(context: Context, data: Mapping[str, Any]) -> None:
+    fulfilment.expire(context.session, session_from_event(data), context.now)
+
+
+def _refunded(context: Context, data: Mapping[str, Any]) -> None:
+    intent = data.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    if intent and (data.get("refunded") or data.get("object") == "refund"):
+        fulfilment.refunded_elsewhere(context.session, str(intent), context.now)
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": _paid_or_pending,
+    "checkout.session.async_payment_succeeded": _paid_or_pending,
+    "checkout.session.async_payment_failed": _failed,
+    "checkout.session.expired": _expired,
+    "charge.refunded": _refunded,
+    "refund.created": _refunded,
+}
+
+
+def handle(context: Context, event: Mapping[str, Any]) -> bool:
+    """Apply one verified event; False when it was seen before or is of a type we ignore.
+
+    The caller commits `context.session` afterwards: the event's id and its effects land
+    together or not at all.
+    """
+    handler = HANDLERS.get(str(event.get("type")))
+    if handler is None:
+        return False
+    context.session.add(
+        StripeEvent(id=str(event["id"]), type=str(event["type"]), received_at=context.now)
+    )
+    try:
+        context.session.flush()
+    except IntegrityError:
+        context.session.rollback()
+        return False
+    handler(context, event["data"]["object"])
+    return True

@@ -1,0 +1,888 @@
+"""Assessment results from a staff CSV file or the assessment system's API: all or nothing.
+
+Reading is pure: `parse_csv` and `parse_json` turn their input into `ResultRecord`s and a list of
+`RecordProblem`s, each naming where it is ("line 7" in a file, "record 3" in a JSON batch).
+`find_conflicts` checks valid records against what the database already holds, and
+`import_records` records a batch in one transaction: everything, or nothing at all.
+
+The assessment system is the source of truth: a known candidate's name and email follow it. An
+attempt already recorded with the same data is skipped, so importing a batch twice changes nothing;
+one recorded with other data is a problem the staff must look at, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shop.domain.program import Module, Program
+from shop.models import Attempt, Authorization, Candidate, ResultsImport
+
+# The columns every file has, in the documented order; one column per KWA slug follows.
+COLUMNS = ("attempt_id", "candidate_id", "name", "email", "module", "date", "score", "passed")
+# The fields of one JSON record.
+JSON_FIELDS = (*COLUMNS, "kwa_scores")
+PASSED_WORDS: Mapping[str, bool] = {
+    "true": True,
+    "pass": True,
+    "yes": True,
+    "1": True,
+    "false": False,
+    "fail": False,
+    "no": False,
+    "0": False,
+}
+# Column sizes of the tables the records go into.
+MAX_ID_LENGTH = 64
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
+MAX_SOURCE_LENGTH = 300
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # what errors="surrogateescape" makes of bad bytes
+_POSITION = re.compile(r"[0-9]+")
+_CHUNK = 500  # ids per IN (...) query, well under every database's limit on parameters
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """One attempt as the assessment system reports it, checked and normalised."""
+
+    attempt_id: str
+    candidate_id: str
+    name: str
+    email: str  # lowercased
+    module: str
+    taken_on: dt.date
+    score: float  # percent
+    passed: bool
+    kwa_scores: dict[str, float]  # {KWA slug of `module`: percent}, every KWA of the module
+    # Where the record came from ("line 7", "record 3"), for messages; not part of its data.
+    where: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordProblem:
+    where: str  # "line 7" (CSV, header problems are line 1) or "record 3" (JSON, 1-based)
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    records: int  # distinct records in the batch
+    created: int  # attempts recorded now
+    already_recorded: int  # attempts that were already recorded with the same data
+    authorizations_used: int
+    candidates_created: int
+    candidates_updated: int  # known candidates whose name or email changed
+
+
+class ResultsRejected(Exception):
+    """The batch cannot be recorded; nothing was written."""
+
+    def __init__(self, problems: Sequence[RecordProblem]) -> None:
+        self.problems = in_order(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class MalformedPayload(ValueError):
+    """A JSON body that is not an object of the form {"results": [...]}."""
+
+
+def in_order(problems: Iterable[RecordProblem]) -> list[RecordProblem]:
+    """Problems sorted by their line or record number; the order of each one's checks is kept."""
+    return sorted(problems, key=_position)
+
+
+def _position(problem: RecordProblem) -> int:
+    found = _POSITION.search(problem.where)
+    return int(found.group()) if found else 0
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+class _Checks:
+    """The problems found while one record's fields are read."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.problems: list[RecordProblem] = []
+
+    def fail(self, message: str) -> None:
+        self.problems.append(RecordProblem(self.where, message))
+
+
+def parse_csv(
+    lines: Iterable[str], program: Program, today: dt.date
+) -> tuple[list[ResultRecord], list[RecordProblem]]:
+    """The records of a results file and every problem in it, each naming its line.
+
+    `lines` is a text stream (a file opened with newline=""), read one row at a time. Records
+    with a problem are left out; a record given twice with the same data is kept once.
+    """
+    kwa_module = _kwa_modules(program)
+    problems: list[RecordProblem] = []
+    batch = _Batch()
+    reader = csv.DictReader(lines)
+    try:
+        header = reader.fieldnames
+    except UnicodeDecodeError:
+        return [], [RecordProblem("line 1", _NOT_UTF8)]
+    except csv.Error as error:
+        return [], [RecordProblem("line 1", f"not readable as CSV ({error})")]
+    if header is None:
+        return [], [
+            RecordProblem("line 1", f"the file is empty: expected a header row ({_columns_hint()})")
+        ]
+    names = [_column_name(name, first=index == 0) for index, name in enumerate(header)]
+    if not any(names):
+        return [], [
+            RecordProblem(
+                "line 1", f"the first line is empty: expected a header row ({_columns_hint()})"
+            )
+        ]
+    if any(_SURROGATE.search(name) for name in names):
+        return [], [RecordProblem("line 1", _NOT_UTF8)]
+    problems.extend(_header_problems(names, kwa_module))
+    reader.fieldnames = names
+    columns = set(names)
+
+    rows = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except UnicodeDecodeError:
+            # A strict stream decodes ahead in blocks: the line is where reading stopped.
+            problems.append(RecordProblem(f"line {reader.line_num + 1}", _NOT_UTF8))
+            break
+        except csv.Error as error:
+            problems.append(
+                RecordProblem(f"line {reader.line_num}", f"not readable as CSV ({error})")
+            )
+            break
+        where = f"line {reader.line_num}"
+        # Values past the header's last column (DictReader keeps them under the key None).
+        overflow: Any = row.pop(None, None)
+        extra: list[str] = list(overflow or [])
+        values = [value for value in row.values() if value is not None] + extra
+        if not any(value.strip() for value in values):
+            continue  # a blank row (spreadsheets leave them)
+        rows += 1
+        if any(_SURROGATE.search(value) for value in values):
+            problems.append(RecordProblem(where, _NOT_UTF8))
+            continue
+        if extra or any(value is None for value in row.values()):
+            count = len(values)
+            problems.append(
+                RecordProblem(where, f"{count} values, but the header has {len(names)} columns")
+            )
+            continue
+        checks = _Checks(where)
+        record = _csv_record(row, columns, checks, program, kwa_module, today)
+        problems.extend(checks.problems)
+        if record is not None:
+            batch.add(record)
+    if rows == 0 and not problems:
+        problems.append(RecordProblem("line 2", "no results after the header row"))
+    return batch.records, in_order([*problems, *batch.problems])
+
+
+_NOT_UTF8 = 'not UTF-8 text: save the file as CSV in UTF-8 ("CSV UTF-8" in spreadsheets)'
+
+
+def _columns_hint() -> str:
+    return ", ".join(COLUMNS) + ", then one column per KWA slug"
+
+
+def _column_name(name: str, *, first: bool) -> str:
+    if first:
+        name = name.removeprefix("\ufeff")  # the byte order mark spreadsheets put first
+    return name.strip().lower()
+
+
+def _header_problems(names: list[str], kwa_module: Mapping[str, str]) -> list[RecordProblem]:
+    problems: list[RecordProblem] = []
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if not name:
+            problems.append(RecordProblem("line 1", f"column {position} has no name"))
+        elif name in seen:
+            problems.append(RecordProblem("line 1", f"duplicate column {name!r}"))
+        elif name not in COLUMNS and name not in kwa_module:
+            problems.append(
+                RecordProblem(
+                    "line 1",
+                    f"unknown column {name!r} (expected {', '.join(COLUMNS)} "
+                    "and KWA slugs from the program file)",
+                )
+            )
+        seen.add(name)
+    problems.extend(
+        RecordProblem("line 1", f"missing column {column!r}")
+        for column in COLUMNS
+        if column not in seen
+    )
+    return problems
+
+
+def _csv_record(
+    row: Mapping[str, str],
+    columns: set[str],
+    checks: _Checks,
+    program: Program,
+    kwa_module: Mapping[str, str],
+    today: dt.date,
+) -> ResultRecord | None:
+    """The row as a record, or None when a check failed (each failure is in `checks`).
+
+    A missing column was reported once, on line 1: its value is not reported again here.
+    """
+
+    def text(column: str) -> str | None:
+        return row[column].strip() if column in columns else None
+
+    attempt_id = _identifier(text("attempt_id"), "attempt_id", checks)
+    candidate_id = _identifier(text("candidate_id"), "candidate_id", checks)
+    name = _name(text("name"), checks)
+    email = _email(text("email"), checks)
+    module = _module(text("module"), program, checks)
+    taken_on = _date(text("date"), today, checks)
+    score = _csv_percent(text("score"), "score", checks)
+    passed = _csv_passed(text("passed"), checks)
+    given = {
+        slug: row[slug].strip() for slug in kwa_module if slug in columns and row[slug].strip()
+    }
+    kwa_scores = None
+    if module is not None:
+        missing = [k.slug for k in module.kwas if k.slug not in given]
+        kwa_scores = _kwa_scores(module, given, missing, kwa_module, checks, _csv_number)
+    if (
+        checks.problems
+        or attempt_id is None
+        or candidate_id is None
+        or name is None
+        or email is None
+        or module is None
+        or taken_on is None
+        or score is None
+        or passed is None
+        or kwa_scores is None
+    ):
+        return None  # a failed check, or a missing column already reported on line 1
+    return ResultRecord(
+        attempt_id,
+        candidate_id,
+        name,
+        email,
+        module.id,
+        taken_on,
+        score,
+        passed,
+        kwa_scores,
+        where=checks.where,
+    )
+
+
+def parse_json(
+    payload: Any, program: Program, today: dt.date
+) -> tuple[list[ResultRecord], list[RecordProblem]]:
+    """The records of a decoded JSON body `{"results": [...]}` and every problem, by record number.
+
+    Raises MalformedPayload when the body does not have that shape at all.
+    """
+    if not isinstance(payload, dict) or set(payload) != {"results"}:
+        raise MalformedPayload('expected a JSON object {"results": [...]}')
+    results = payload["results"]
+    if not isinstance(results, list):
+        raise MalformedPayload('"results" must be a list of records')
+    kwa_module = _kwa_modules(program)
+    problems: list[RecordProblem] = []
+    batch = _Batch()
+    for number, raw in enumerate(results, start=1):
+        checks = _Checks(f"record {number}")
+        record = _json_record(raw, checks, program, kwa_module, today)
+        problems.extend(checks.problems)
+        if record is not None:
+            batch.add(record)
+    return batch.records, in_order([*problems, *batch.problems])
+
+
+def _json_record(
+    raw: Any,
+    checks: _Checks,
+    program: Program,
+    kwa_module: Mapping[str, str],
+    today: dt.date,
+) -> ResultRecord | None:
+    if not isinstance(raw, dict):
+        checks.fail("expected an object with the fields " + ", ".join(JSON_FIELDS))
+        return None
+    for key in raw:
+        if key not in JSON_FIELDS:
+            checks.fail(f"unknown field {key!r}")
+    for key in JSON_FIELDS:
+        if key not in raw:
+            checks.fail(f"missing field {key!r}")
+
+    def string(key: str) -> str | None:
+        if key not in raw:
+            return None
+        value = raw[key]
+        if not isinstance(value, str):
+            checks.fail(f"{key} must be a string, not {_json_kind(value)}")
+            return None
+        return value.strip()
+
+    attempt_id = _identifier(string("attempt_id"), "attempt_id", checks)
+    candidate_id = _identifier(string("candidate_id"), "candidate_id", checks)
+    name = _name(string("name"), checks)
+    email = _email(string("email"), checks)
+    module = _module(string("module"), program, checks)
+    taken_on = _date(string("date"), today, checks)
+    score = _json_percent(raw["score"], "score", checks) if "score" in raw else None
+    passed: bool | None = None
+    if "passed" in raw:
+        if isinstance(raw["passed"], bool):
+            passed = raw["passed"]
+        else:
+            checks.fail(f"passed must be true or false, not {_json_kind(raw['passed'])}")
+    kwa_scores = None
+    if "kwa_scores" in raw:
+        given = raw["kwa_scores"]
+        if not isinstance(given, dict):
+            checks.fail(f"kwa_scores must be an object, not {_json_kind(given)}")
+        elif module is not None:
+            for slug in given:
+                if slug not in kwa_module:
+                    checks.fail(f"unknown KWA {slug!r} in kwa_scores")
+            known = {slug: value for slug, value in given.items() if slug in kwa_module}
+            missing = [k.slug for k in module.kwas if k.slug not in given]
+            kwa_scores = _kwa_scores(module, known, missing, kwa_module, checks, _json_percent)
+    if (
+        checks.problems
+        or attempt_id is None
+        or candidate_id is None
+        or name is None
+        or email is None
+        or module is None
+        or taken_on is None
+        or score is None
+        or passed is None
+        or kwa_scores is None
+    ):
+        return None  # a failed check, or a missing column already reported on line 1
+    return ResultRecord(
+        attempt_id,
+        candidate_id,
+        name,
+        email,
+        module.id,
+        taken_on,
+        score,
+        passed,
+        kwa_scores,
+        where=checks.where,
+    )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+# -- the checks of one field, shared by both formats --------------------------------------------
+
+
+def _kwa_modules(program: Program) -> dict[str, str]:
+    """{KWA slug: module id}; slugs are unique across modules."""
+    return {kwa.slug: module.id for module in program.modules for kwa in module.kwas}
+
+
+def _identifier(value: str | None, label: str, checks: _Checks) -> str | None:
+    if value is None:
+        return None
+    if not value:
+        checks.fail(f"{label} is empty")
+    elif len(value) > MAX_ID_LENGTH:
+        checks.fail(f"{label} is longer than {MAX_ID_LENGTH} characters")
+    elif _CONTROL.search(value) or any(c.isspace() for c in value):
+        checks.fail(f"{label} {value!r} contains spaces or control characters")
+    else:
+        return value
+    return None
+
+
+def _name(value: str | None, checks: _Checks) -> str | None:
+    if value is None:
+        return None
+    if not value:
+        checks.fail("name is empty")
+    elif len(value) > MAX_NAME_LENGTH:
+        checks.fail(f"name is longer than {MAX_NAME_LENGTH} characters")
+    elif _CONTROL.search(value):
+        checks.fail("name contains control characters")
+    else:
+        return value
+    return None
+
+
+def _email(value: str | None, checks: _Checks) -> str | None:
+    if value is None:
+        return None
+    if not value:
+        checks.fail("email is empty")
+        return None
+    if len(value) > MAX_EMAIL_LENGTH:
+        checks.fail(f"email is longer than {MAX_EMAIL_LENGTH} characters")
+        return None
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        checks.fail(f"email {value!r} is not a valid address ({error})")
+        return None
+    return value.lower()
+
+
+def _module(value: str | None, program: Program, checks: _Checks) -> Module | None:
+    if value is None:
+        return None
+    for module in program.modules:
+        if module.id == value.lower():
+            return module
+    known = ", ".join(m.id for m in program.modules)
+    checks.fail(f"unknown module {value!r} (expected one of {known})")
+    return None
+
+
+def _date(value: str | None, today: dt.date, checks: _Checks) -> dt.date | None:
+    if value is None:
+        return None
+    if not _DATE.fullmatch(value):
+        checks.fail(f"date {value!r} is not in the form YYYY-MM-DD")
+        return None
+    try:
+        taken_on = dt.date.fromisoformat(value)
+    except ValueError:
+        checks.fail(f"date {value!r} is not a day of the calendar")
+        return None
+    if taken_on > today:
+        checks.fail(f"date {value} is after today ({today.isoformat()})")
+        return None
+    return taken_on
+
+
+def _csv_number(value: str, label: str, checks: _Checks) -> float | None:
+    if not _NUMBER.fullmatch(value):
+        checks.fail(f"{label} {value!r} is not a number")
+        return None
+    return _in_range(float(value), value, label, checks)
+
+
+def _csv_percent(value: str | None, label: str, checks: _Checks) -> float | None:
+    if value is None:
+        return None
+    if not value:
+        checks.fail(f"{label} is empty")
+        return None
+    return _csv_number(value, label, checks)
+
+
+def _json_percent(value: Any, label: str, checks: _Checks) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        checks.fail(f"{label} must be a number, not {_json_kind(value)}")
+        return None
+    return _in_range(float(value), repr(value), label, checks)
+
+
+def _in_range(number: float, shown: str, label: str, checks: _Checks) -> float | None:
+    if not math.isfinite(number) or not 0 <= number <= 100:
+        checks.fail(f"{label} {shown} is out of range (expected a percent from 0 to 100)")
+        return None
+    return number + 0.0  # -0.0 and 0.0 are the same score
+
+
+def _csv_passed(value: str | None, checks: _Checks) -> bool | None:
+    if value is None:
+        return None
+    if not value:
+        checks.fail("passed is empty")
+        return None
+    passed = PASSED_WORDS.get(value.lower())
+    if passed is None:
+        checks.fail(f"passed {value!r} is not one of true/false, pass/fail, yes/no, 1/0")
+    return passed
+
+
+def _kwa_scores(
+    module: Module,
+    given: Mapping[str, T],
+    missing: list[str],
+    kwa_module: Mapping[str, str],
+    checks: _Checks,
+    number: Callable[[T, str, _Checks], float | None],
+) -> dict[str, float] | None:
+    """The module's KWA scores from `given` ({known slug: value}); `number` reads one value."""
+    if missing:
+        checks.fail(f"missing score for KWA {', '.join(repr(s) for s in missing)} of {module.id}")
+    foreign = [slug for slug in given if kwa_module[slug] != module.id]
+    for other in dict.fromkeys(kwa_module[slug] for slug in foreign):
+        slugs = [slug for slug in foreign if kwa_module[slug] == other]
+        named = ", ".join(repr(slug) for slug in slugs)
+        if len(slugs) == 1:
+            checks.fail(f"KWA {named} belongs to module {other}, not {module.id}: leave it empty")
+        else:
+            checks.fail(f"KWAs {named} belong to module {other}, not {module.id}: leave them empty")
+    scores: dict[str, float] = {}
+    for kwa in module.kwas:
+        if kwa.slug in given:
+            value = number(given[kwa.slug], f"KWA {kwa.slug!r} score", checks)
+            if value is not None:
+                scores[kwa.slug] = value
+    if missing or foreign or len(scores) != len(module.kwas):
+        return None
+    return scores
+
+
+class _Batch:
+    """The distinct records of one batch; the same record twice is kept once.
+
+    An attempt id given again with other data is a problem, and so is a candidate given with two
+    names or emails, or an email given for two candidates: which one to keep cannot be guessed.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[ResultRecord] = []
+        self.problems: list[RecordProblem] = []
+        self._attempts: dict[str, ResultRecord] = {}
+        self._candidates: dict[str, ResultRecord] = {}
+        self._emails: dict[str, ResultRecord] = {}
+
+    def add(self, record: ResultRecord) -> None:
+        first = self._attempts.get(record.attempt_id)
+        if first is not None:
+            if first != record:
+                self._fail(
+                    record,
+                    f"attempt {record.attempt_id!r} is given again with other data "
+                    f"(first at {first.where})",
+                )
+            return
+        same_candidate = self._candidates.get(record.candidate_id)
+        if same_candidate is not None and (same_candidate.name, same_candidate.email) != (
+            record.name,
+            record.email,
+        ):
+            self._fail(
+                record,
+                f"candidate {record.candidate_id!r} is given with another name or email "
+                f"(first at {same_candidate.where})",
+            )
+            return
+        same_email = self._emails.get(record.email)
+        if same_email is not None and same_email.candidate_id != record.candidate_id:
+            self._fail(
+                record,
+                f"email {record.email!r} is also given for candidate "
+                f"{same_email.candidate_id!r} (at {same_email.where})",
+            )
+            return
+        self._attempts[record.attempt_id] = record
+        self._candidates.setdefault(record.candidate_id, record)
+        self._emails.setdefault(record.email, record)
+        self.records.append(record)
+
+    def _fail(self, record: ResultRecord, message: str) -> None:
+        self.problems.append(RecordProblem(record.where, message))
+
+
+# -- the database ------------------------------------------------------------------------------
+
+
+def find_conflicts(session: Session, records: Sequence[ResultRecord]) -> list[RecordProblem]:
+    """Problems of valid records with what is recorded already: an attempt id recorded with
+    other data, an email that belongs to another candidate."""
+    problems, _ = _examine(session, records)
+    return problems
+
+
+def _examine(
+    session: Session, records: Sequence[ResultRecord]
+) -> tuple[list[RecordProblem], set[str]]:
+    """The conflicts of `records` with the database, and the attempt ids already recorded."""
+    problems: list[RecordProblem] = []
+    recorded: set[str] = set()
+    for chunk in _chunks(records):
+        attempts = _recorded_attempts(session, [r.attempt_id for r in chunk])
+        emails = {r.email for r in chunk}
+        owners = {
+            email: reference
+            for email, reference in session.execute(
+                select(func.lower(Candidate.email), Candidate.reference).where(
+                    func.lower(Candidate.email).in_(emails)
+                )
+            )
+        }
+        for record in chunk:
+            found = attempts.get(record.attempt_id)
+            if found is not None:
+                differences = _differences(record, *found)
+                if differences:
+                    problems.append(
+                        RecordProblem(
+                            record.where,
+                            f"attempt {record.attempt_id!r} is already recorded with other "
+                            f"data: {'; '.join(differences)}",
+                        )
+                    )
+                else:
+                    recorded.add(record.attempt_id)
+            owner = owners.get(record.email)
+            if owner is not None and owner != record.candidate_id:
+                problems.append(
+                    RecordProblem(
+                        record.where,
+                        f"email {record.email!r} belongs to another candidate ({owner!r})",
+                    )
+                )
+    return problems, recorded
+
+
+def _recorded_attempts(session: Session, attempt_ids: list[str]) -> dict[str, tuple[Attempt, str]]:
+    """{attempt id: (the recorded attempt, its candidate's reference)}."""
+    rows = session.execute(
+        select(Attempt, Candidate.reference)
+        .join(Candidate, Attempt.candidate_id == Candidate.id)
+        .where(Attempt.reference.in_(attempt_ids))
+    )
+    return {attempt.reference: (attempt, reference) for attempt, reference in rows}
+
+
+def _differences(record: ResultRecord, attempt: Attempt, candidate_reference: str) -> list[str]:
+    recorded_scores = {slug: float(value) for slug, value in attempt.kwa_scores.items()}
+    pairs: list[tuple[str, object, object]] = [
+        ("candidate_id", candidate_reference, record.candidate_id),
+        ("module", attempt.module, record.module),
+        ("date", attempt.taken_on.isoformat(), record.taken_on.isoformat()),
+        ("score", float(attempt.score), record.score),
+        ("passed", attempt.passed, record.passed),
+    ]
+    found = [
+        f"{label} {_shown(recorded)} recorded, {_shown(given)} given"
+        for label, recorded, given in pairs
+        if recorded != given
+    ]
+    if recorded_scores != record.kwa_scores:
+        found.append("other KWA scores")
+    return found
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def import_records(
+    session: Session,
+    records: Sequence[ResultRecord],
+    *,
+    now: dt.datetime,
+    program: Program,
+    source: str,
+) -> ImportSummary:
+    """Record a batch in one transaction and commit it; raises ResultsRejected (nothing written).
+
+    Unknown candidates are created, known ones take the name and email given; attempts already
+    recorded with the same data are skipped; each new attempt uses the candidate's oldest unused
+    authorization for its module. A `ResultsImport` row is kept when anything was recorded.
+    Two imports racing with the same records: the loser's unique-constraint violation rolls it
+    back and it runs once more, finding everything recorded.
+    """
+    batch = _Batch()
+    for record in records:
+        batch.add(record)
+    known = {m.id: m for m in program.modules}
+    problems = [
+        *batch.problems,
+        *(
+            RecordProblem(r.where, f"unknown module {r.module!r}")
+            for r in batch.records
+            if r.module not in known
+        ),
+    ]
+    if problems:
+        raise ResultsRejected(problems)
+    for attempt in (1, 2):
+        try:
+            summary = _apply(session, batch.records, now=now, source=source)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
+        else:
+            return summary
+    raise AssertionError("unreachable")
+
+
+def _apply(
+    session: Session, records: list[ResultRecord], *, now: dt.datetime, source: str
+) -> ImportSummary:
+    problems, recorded = _examine(session, records)
+    if problems:
+        raise ResultsRejected(problems)
+
+    candidates: dict[str, Candidate] = {}
+    for chunk in _chunks(sorted({r.candidate_id for r in records})):
+        candidates.update(
+            (c.reference, c)
+            for c in session.scalars(select(Candidate).where(Candidate.reference.in_(chunk)))
+        )
+    created_candidates = updated_candidates = 0
+    for record in records:
+        candidate = candidates.get(record.candidate_id)
+        if candidate is None:
+            candidate = Candidate(
+                reference=record.candidate_id,
+                name=record.name,
+                email=record.email,
+                created_at=now,
+            )
+            session.add(candidate)
+            candidates[record.candidate_id] = candidate
+            created_candidates += 1
+        elif (candidate.name, candidate.email) != (record.name, record.email):
+            candidate.name = record.name
+            candidate.email = record.email
+            updated_candidates += 1
+    session.flush()
+
+    new = sorted(
+        (r for r in records if r.attempt_id not in recorded),
+        key=lambda r: (r.taken_on, r.attempt_id),
+    )
+    attempts = [
+        Attempt(
+            reference=r.attempt_id,
+            candidate_id=candidates[r.candidate_id].id,
+            module=r.module,
+            taken_on=r.taken_on,
+            score=r.score,
+            passed=r.passed,
+            kwa_scores=dict(r.kwa_scores),
+            recorded_at=now,
+        )
+        for r in new
+    ]
+    session.add_all(attempts)
+    session.flush()
+
+    used = _use_authorizations(session, attempts, now)
+    if attempts:
+        session.add(
+            ResultsImport(
+                source=source[:MAX_SOURCE_LENGTH],
+                digest=digest(records),
+                records=len(records),
+                created=len(attempts),
+                received_at=now,
+            )
+        )
+    session.flush()
+    return ImportSummary(
+        records=len(records),
+        created=len(attempts),
+        already_recorded=len(records) - len(attempts),
+        authorizations_used=used,
+        candidates_created=created_candidates,
+        candidates_updated=updated_candidates,
+    )
+
+
+def _use_authorizations(session: Session, attempts: list[Attempt], now: dt.datetime) -> int:
+    """Each new attempt, oldest first, uses its candidate's oldest unused authorization for it."""
+    unused: dict[tuple[int, str], list[Authorization]] = {}
+    for chunk in _chunks(sorted({a.candidate_id for a in attempts})):
+        for authorization in session.scalars(
+            select(Authorization)
+            .where(
+                Authorization.candidate_id.in_(chunk),
+                Authorization.used_by_attempt_id.is_(None),
+            )
+            .order_by(Authorization.granted_at, Authorization.id)
+            .with_for_update()
+        ):
+            unused.setdefault((authorization.candidate_id, authorization.module), []).append(
+                authorization
+            )
+    used = 0
+    for attempt in attempts:
+        waiting = unused.get((attempt.candidate_id, attempt.module))
+        if waiting:
+            authorization = waiting.pop(0)
+            authorization.used_by_attempt_id = attempt.id
+            authorization.used_at = now
+            used += 1
+    return used
+
+
+def digest(records: Iterable[ResultRecord]) -> str:
+    """sha256 of the records in a canonical form: the same records give the same digest."""
+    canonical = sorted(
+        (
+            {
+                "attempt_id": r.attempt_id,
+                "candidate_id": r.candidate_id,
+                "name": r.name,
+                "email": r.email,
+                "module": r.module,
+                "date": r.taken_on.isoformat(),
+                "score": r.score,
+                "passed": r.passed,
+                "kwa_scores": r.kwa_scores,
+            }
+            for r in records
+        ),
+        key=lambda r: str(r["attempt_id"]),
+    )
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,109 @@
+"""Sign in with a one-time link mailed to the address on file; sign out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import EmailField, HiddenField
+from wtforms.validators import DataRequired, Email, Length
+
+from shop import db
+from shop.clock import now
+from shop.mail import mailer_from_config
+from shop.services import program, signin
+
+from .session import safe_next, sign_in, sign_out
+
+blueprint = Blueprint("signin", __name__, url_prefix="/shop")
+
+
+log = logging.getLogger(__name__)
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class EmailForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+    email = EmailField(
+        "Email address",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter the email address you registered with."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    next = HiddenField()
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]
+    next = HiddenField()
+
+
+@blueprint.route("/signin", methods=["GET", "POST"])
+def start() -> Response | tuple[str, int]:
+    form = EmailForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        assert form.email.data is not None
+        next_path = safe_next(form.next.data, "")
+        try:
+            with db.transaction() as session:
+                signin.request_link(
+                    session,
+                    mailer_from_config(current_app.config),
+                    form.email.data,
+                    now(),
+                    link_for=lambda token: _link(token, next_path),
+                    lifetime=dt.timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
+                    sender=current_app.config["MAIL_FROM"],
+                    program_name=program.current().short_name,
+                )
+        except (smtplib.SMTPException, OSError):
+            # Logged for staff, never shown: an error only for addresses on file would tell a
+            # visitor which addresses are known. The token is rolled back with the transaction.
+            log.exception("the sign-in link could not be mailed")
+        return redirect(url_for("signin.sent"))
+    return render_template("shop/signin.html", form=form), 400 if form.errors else 200
+
+
+def _link(token: str, next_path: str) -> str:
+    base = current_app.config["SHOP_URL"] or request.host_url.rstrip("/")
+    path = url_for("signin.confirm", token=token, next=next_path or None)
+    return base + path
+
+
+@blueprint.route("/signin/sent")
+def sent() -> str:
+    minutes = current_app.config["SIGN_IN_LINK_MINUTES"]
+    return render_template("shop/signin_sent.html", minutes=minutes)
+
+
+@blueprint.route("/signin/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> str | Response | tuple[str, int]:
+    # The link only shows a button: mail scanners that fetch links must not spend the token.
+    form = ConfirmForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        return render_template("shop/signin_confirm.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("shop/signin_confirm.html", form=form), 400
+    with db.transaction() as session:
+        candidate = signin.redeem(session, token, now())
+    if candidate is None:
+        return render_template("shop/signin_expired.html"), 400
+    sign_in(candidate)
+    return redirect(safe_next(form.next.data, url_for("account.dashboard_page")))
+
+
+@blueprint.route("/signout", methods=["POST"])
+def signout() -> Response:
+    sign_out()
+    return redirect(url_for("signin.start"))

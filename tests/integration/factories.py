@@ -1,0 +1,69 @@
+"""Small helpers that put candidates and their history straight into the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shop.models import Attempt, Authorization, Candidate
+
+RECORDED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+_numbers = itertools.count(1)
+
+
+def add_candidate(
+    session: Session,
+    *,
+    name: str = "Ana Lopez",
+    email: str | None = None,
+    reference: str | None = None,
+) -> Candidate:
+    number = next(_numbers)
+    candidate = Candidate(
+        reference=reference or f"C-{number:05d}",
+        name=name,
+        email=email or f"candidate{number}@example.com",
+        created_at=RECORDED_AT,
+    )
+    session.add(candidate)
+    session.flush()
+    return candidate
+
+
+def add_attempt(
+    session: Session,
+    candidate: Candidate,
+    module: str,
+    taken_on: dt.date,
+    *,
+    passed: bool,
+    score: float | None = None,
+    kwa_scores: dict[str, Any] | None = None,
+    reference: str | None = None,
+) -> Attempt:
+    attempt = Attempt(
+        reference=reference or f"A-{next(_numbers):05d}",
+        candidate_id=candidate.id,
+        module=module,
+        taken_on=taken_on,
+        score=score if score is not None else (82.0 if passed else 61.0),
+        passed=passed,
+        kwa_scores=kwa_scores or {},
+        recorded_at=RECORDED_AT,
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+def add_authorization(session: Session, candidate: Candidate, module: str) -> Authorization:
+    authorization = Authorization(
+        candidate_id=candidate.id, module=module, granted_at=RECORDED_AT, source="test"
+    )
+    session.add(authorization)
+    session.flush()
+    return authorization

@@ -1,0 +1,79 @@
+"""Helpers for tests that pay through the offline Stripe (localstripe + our Checkout add-on)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from flask import Flask
+from werkzeug.serving import make_server
+
+WEBHOOK_SECRET = "whsec_test_shop"
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app on a real HTTP server at 127.0.0.1 (webhooks need an address to reach)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def register_webhook(fake_url: str, target: str) -> None:
+    response = requests.post(
+        f"{fake_url}/_config/webhooks/shop",
+        data={"url": target, "secret": WEBHOOK_SECRET, "events[0]": "*"},
+        timeout=5,
+    )
+    response.raise_for_status()
+
+
+def pay(checkout_url: str, payment_method: str = "pm_card_visa") -> requests.Response:
+    """Press "Pay" on the hosted test pay page, as a buyer would."""
+    return requests.post(
+        checkout_url,
+        data={
+            "email": "buyer@example.com",
+            "name": "Jenny Rosen",
+            "line1": "354 Oyster Point Blvd",
+            "city": "South San Francisco",
+            "state": "CA",
+            "postal_code": "94080",
+            "country": "US",
+            "payment_method": payment_method,
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+
+
+def signed(
+    event: dict[str, Any], secret: str = WEBHOOK_SECRET, at: int | None = None
+) -> tuple[bytes, str]:
+    """A webhook body and its Stripe-Signature header, signed as Stripe signs them."""
+    body = json.dumps(event).encode()
+    timestamp = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, f"t={timestamp},v1={mac}"
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll until `condition` holds (webhooks arrive asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"still not true after {seconds} s")

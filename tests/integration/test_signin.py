@@ -1,0 +1,503 @@
+"""Signing in with a one-time link mailed to the address on file, over real SMTP, and out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import html
+import logging
+import re
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from factories import add_candidate
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from shop import create_app, db
+from shop.models import SignInToken
+
+NAME = "Ana Lopez"
+ADDRESS = "ana.lopez@example.com"
+LINK = re.compile(r"https?://\S+/shop/signin/\S+")
+EXPIRED = "This link no longer works"
+
+
+# -- a real SMTP server on 127.0.0.1 -----------------------------------------------------------
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [_parse(envelope.content) for envelope in self.envelopes]
+
+
+def _parse(raw: Any) -> EmailMessage:
+    data = raw if isinstance(raw, bytes) else str(raw).encode()
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+def _config(database_url: str, clock: Any, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    """The configuration of the conftest `app` fixture, with `extra` on top."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "CLOCK": clock,
+        "OUTBOX_DIR": tmp_path / "outbox",
+        "WTF_CSRF_ENABLED": False,
+        "RESULTS_API_SECRET": "test-results-secret",
+        **extra,
+    }
+
+
+@pytest.fixture
+def smtp_app(
+    database_url: str, clock: Any, tmp_path: Path, inbox: tuple[Inbox, int]
+) -> Iterator[Flask]:
+    app = create_app(
+        _config(database_url, clock, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=inbox[1])
+    )
+    _add_ana(app)
+    yield app
+    app.extensions["db.engine"].dispose()
+
+
+@pytest.fixture
+def mail(inbox: tuple[Inbox, int]) -> Inbox:
+    return inbox[0]
+
+
+@pytest.fixture
+def web(smtp_app: Flask) -> FlaskClient:
+    return smtp_app.test_client()
+
+
+def _add_ana(app: Flask) -> None:
+    with app.app_context(), db.transaction() as session:
+        add_candidate(session, name=NAME, email=ADDRESS, reference="C-ANA")
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def link_in(message: EmailMessage) -> str:
+    """The path and query of the sign-in link in a message."""
+    body = message.get_body(("plain",))
+    assert body is not None
+    found = LINK.findall(body.get_content())
+    assert len(found) == 1, body.get_content()
+    parts = urlsplit(found[0])
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def ask_for_link(client: FlaskClient, mail: Inbox, address: str = ADDRESS, **form: str) -> str:
+    before = len(mail.envelopes)
+    response = client.post("/shop/signin", data={"email": address, **form})
+    assert response.status_code == 302
+    assert len(mail.envelopes) == before + 1
+    return link_in(mail.messages[-1])
+
+
+def hidden_next(page: str) -> str:
+    found = re.search(r'<input id="next" name="next" type="hidden" value="([^"]*)">', page)
+    assert found is not None, page
+    return html.unescape(found.group(1))
+
+
+def tokens(app: Flask) -> list[SignInToken]:
+    with app.app_context():
+        return list(db.session().scalars(select(SignInToken)))
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    return client.get("/shop/account").status_code == 200
+
+
+# -- the journey --------------------------------------------------------------------------------
+
+
+def test_the_whole_journey_over_smtp(smtp_app: Flask, web: FlaskClient, mail: Inbox) -> None:
+    response = web.post("/shop/signin", data={"email": "  Ana.LOPEZ@Example.com \t"})
+    assert response.status_code == 302
+    assert response.location == "/shop/signin/sent"
+    sent = web.get(response.location)
+    assert sent.status_code == 200
+    assert "Check your email" in sent.text
+    assert "within 15 minutes" in sent.text
+
+    assert len(mail.envelopes) == 1
+    envelope = mail.envelopes[0]
+    assert envelope.rcpt_tos == [ADDRESS]
+    message = mail.messages[0]
+    assert message["To"] == ADDRESS
+    assert message["From"] == smtp_app.config["MAIL_FROM"]
+    assert "sign-in link" in message["Subject"]
+    assert f"Hello {NAME}" in message.get_content()
+    link = link_in(message)
+    assert link.startswith("/shop/signin/")
+
+    # Following the link only shows a button: a mail scanner fetching it spends nothing.
+    page = web.get(link)
+    assert page.status_code == 200
+    assert re.search(r'<form method="post"[^>]*>', page.text)
+    assert '<button type="submit" class="button">Sign in</button>' in page.text
+    assert "Set-Cookie" not in page.headers
+    assert not is_signed_in(web)
+    assert [t.used_at for t in tokens(smtp_app)] == [None]
+
+    signed = web.post(link, data={"next": hidden_next(page.text)})
+    assert signed.status_code == 302
+    assert signed.location == "/shop/account"
+    account = web.get("/shop/account")
+    assert account.status_code == 200
+    assert NAME in account.text
+    assert f"Signed in as <strong>{NAME}</strong>" in account.text
+    assert [t.used_at is not None for t in tokens(smtp_app)] == [True]
+
+
+def test_only_a_hash_of_the_token_is_stored(smtp_app: Flask, web: FlaskClient, mail: Inbox) -> None:
+    token = ask_for_link(web, mail).rsplit("/", 1)[1]
+    stored = tokens(smtp_app)
+    assert len(stored) == 1
+    assert token not in stored[0].token_hash
+
+
+def test_the_link_works_until_just_before_fifteen_minutes(
+    web: FlaskClient, mail: Inbox, clock: Any
+) -> None:
+    link = ask_for_link(web, mail)
+    clock.advance(minutes=14, seconds=59)
+    response = web.post(link)
+    assert response.status_code == 302
+    assert response.location == "/shop/account"
+    assert is_signed_in(web)
+
+
+def test_the_link_fails_at_fifteen_minutes(web: FlaskClient, mail: Inbox, clock: Any) -> None:
+    link = ask_for_link(web, mail)
+    clock.advance(minutes=15)
+    response = web.post(link)
+    assert response.status_code == 400
+    assert EXPIRED in response.text
+    assert not is_signed_in(web)
+
+
+def test_the_link_works_once_only(smtp_app: Flask, web: FlaskClient, mail: Inbox) -> None:
+    link = ask_for_link(web, mail)
+    assert web.post(link).status_code == 302
+    other = smtp_app.test_client()
+    again = other.post(link)
+    assert again.status_code == 400
+    assert EXPIRED in again.text
+    assert not is_signed_in(other)
+
+
+def test_a_second_link_does_not_spend_the_first(web: FlaskClient, mail: Inbox) -> None:
+    first = ask_for_link(web, mail)
+    second = ask_for_link(web, mail)
+    assert first != second
+    assert web.post(first).status_code == 302
+    assert web.post(second).status_code == 302
+
+
+def test_a_made_up_token_fails_the_same_way(web: FlaskClient) -> None:
+    response = web.post("/shop/signin/" + "x" * 43)
+    assert response.status_code == 400
+    assert EXPIRED in response.text
+    assert "Ask for a new link" in response.text
+    assert not is_signed_in(web)
+
+
+# -- what a visitor may learn -------------------------------------------------------------------
+
+
+def test_an_unknown_address_looks_exactly_like_a_known_one(smtp_app: Flask, mail: Inbox) -> None:
+    answers = []
+    for address in (ADDRESS, "nobody@example.com"):
+        client = smtp_app.test_client()
+        response = client.post("/shop/signin", data={"email": address})
+        followed = client.get(response.location)
+        answers.append(
+            (
+                response.status_code,
+                response.location,
+                response.data,
+                followed.status_code,
+                followed.data,
+                response.headers.get("Set-Cookie"),
+            )
+        )
+    assert answers[0] == answers[1]
+    assert answers[0][:2] == (302, "/shop/signin/sent")
+    assert [envelope.rcpt_tos for envelope in mail.envelopes] == [[ADDRESS]]
+    assert len(tokens(smtp_app)) == 1
+
+
+def test_a_mail_server_that_is_down_does_not_give_known_addresses_away(
+    database_url: str, clock: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(
+        _config(database_url, clock, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
+    )
+    try:
+        _add_ana(app)
+        client = app.test_client()
+        with caplog.at_level(logging.ERROR, logger="shop.web.signin"):
+            known = client.post("/shop/signin", data={"email": ADDRESS})
+        unknown = client.post("/shop/signin", data={"email": "nobody@example.com"})
+        assert (known.status_code, known.location, known.data) == (
+            unknown.status_code,
+            unknown.location,
+            unknown.data,
+        )
+        assert "could not be mailed" in caplog.text
+        assert tokens(app) == []  # rolled back with the failed request
+    finally:
+        app.extensions["db.engine"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("not-an-address", "Enter an email address like name@example.com."),
+        ("ana@", "Enter an email address like name@example.com."),
+        ("", "Enter the email address you registered with."),
+        ("   ", "Enter the email address you registered with."),
+    ],
+)
+def test_an_invalid_address_is_refused_next_to_the_field(
+    web: FlaskClient, mail: Inbox, typed: str, error: str
+) -> None:
+    response = web.post("/shop/signin", data={"email": typed})
+    assert response.status_code == 400
+    field = re.search(r'<div class="field has-error">.*?</div>', response.text, re.S)
+    assert field is not None, response.text
+    assert f'<p class="error" id="email-error">{error}</p>' in field.group(0)
+    assert 'aria-describedby="email-hint email-error"' in field.group(0)
+    assert 'aria-invalid="true"' in field.group(0)
+    assert 'name="email"' in field.group(0)
+    assert mail.envelopes == []
+
+
+def test_the_sign_in_page_shows_the_form(web: FlaskClient) -> None:
+    response = web.get("/shop/signin")
+    assert response.status_code == 200
+    assert '<form method="post" action="/shop/signin"' in response.text
+    assert 'type="email"' in response.text
+    assert "aria-invalid" not in response.text
+
+
+# -- without a mail server ----------------------------------------------------------------------
+
+
+def test_without_smtp_the_message_is_written_to_the_outbox(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert not app.config["SMTP_HOST"]
+    _add_ana(app)
+    with caplog.at_level(logging.WARNING, logger="shop.mail"):
+        response = client.post("/shop/signin", data={"email": ADDRESS})
+    assert response.status_code == 302
+    outbox = Path(app.config["OUTBOX_DIR"])
+    files = sorted(outbox.glob("*.eml"))
+    assert len(files) == 1
+    assert f"mail to {ADDRESS} written to {files[0]}" in caplog.text
+    message = _parse(files[0].read_bytes())
+    assert message["To"] == ADDRESS
+    signed = client.post(link_in(message))
+    assert signed.status_code == 302
+    assert signed.location == "/shop/account"
+    assert NAME in client.get("/shop/account").text
+
+
+# -- the session cookie -------------------------------------------------------------------------
+
+
+def _session_cookie(response: Any) -> str:
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("cpt_shop=")]
+    assert len(cookies) == 1, response.headers
+    cookie: str = cookies[0]
+    return cookie
+
+
+def _attributes(cookie: str) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+
+
+def test_the_session_cookie_is_httponly_lax_and_not_secure_in_testing(
+    web: FlaskClient, mail: Inbox
+) -> None:
+    response = web.post(ask_for_link(web, mail))
+    cookie = _session_cookie(response)
+    assert "httponly" in _attributes(cookie)
+    assert "SameSite=Lax" in cookie
+    assert "Path=/shop/" in cookie
+    assert "secure" not in _attributes(cookie)
+
+
+@pytest.mark.parametrize(
+    ("environment", "testing", "secure"),
+    [("production", False, True), ("development", False, False), ("production", True, False)],
+)
+def test_the_session_cookie_is_secure_outside_development(
+    database_url: str,
+    clock: Any,
+    tmp_path: Path,
+    inbox: tuple[Inbox, int],
+    environment: str,
+    testing: bool,
+    secure: bool,
+) -> None:
+    app = create_app(
+        _config(
+            database_url,
+            clock,
+            tmp_path,
+            SHOP_ENV=environment,
+            TESTING=testing,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=inbox[1],
+        )
+    )
+    try:
+        assert app.config["SESSION_COOKIE_SECURE"] is secure
+        assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+        assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+        _add_ana(app)
+        client = app.test_client()
+        response = client.post(ask_for_link(client, inbox[0]))
+        assert response.status_code == 302
+        cookie = _session_cookie(response)
+        assert ("secure" in _attributes(cookie)) is secure
+        assert "httponly" in _attributes(cookie)
+        assert "SameSite=Lax" in cookie
+    finally:
+        app.extensions["db.engine"].dispose()
+
+
+def test_signing_in_starts_a_new_session(web: FlaskClient, mail: Inbox) -> None:
+    link = ask_for_link(web, mail)
+    with web.session_transaction("/shop/") as session:
+        session["left_over"] = "from before"
+    web.post(link)
+    with web.session_transaction("/shop/") as session:
+        assert "left_over" not in session
+        assert isinstance(session["candidate_id"], int)
+
+
+# -- where the candidate lands ------------------------------------------------------------------
+
+
+def test_a_safe_next_path_is_followed_through_the_mail(web: FlaskClient, mail: Inbox) -> None:
+    target = "/shop/checkout/assessment-fee-safety?step=2"
+    start = web.get("/shop/signin", query_string={"next": target})
+    assert hidden_next(start.text) == target
+    link = ask_for_link(web, mail, next=hidden_next(start.text))
+    assert parse_qs(urlsplit(link).query)["next"] == [target]
+    page = web.get(link)
+    assert hidden_next(page.text) == target
+    response = web.post(link, data={"next": hidden_next(page.text)})
+    assert response.status_code == 302
+    assert response.location == target
+
+
+UNSAFE = ["//evil.example", "https://evil.example/", "/\\evil", "https:evil", "/shop//evil"]
+
+
+@pytest.mark.parametrize("target", UNSAFE)
+def test_an_unsafe_next_falls_back_to_the_account(
+    web: FlaskClient, mail: Inbox, target: str
+) -> None:
+    # Given to the sign-in form: the mailed link does not carry it.
+    link = ask_for_link(web, mail, next=target)
+    assert "next" not in parse_qs(urlsplit(link).query)
+    # Put into the link by hand: the confirmation does not follow it either.
+    page = web.get(link, query_string={"next": target})
+    response = web.post(link, data={"next": hidden_next(page.text)})
+    assert response.status_code == 302
+    assert response.location == "/shop/account"
+
+
+# -- signing out --------------------------------------------------------------------------------
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(web: FlaskClient) -> None:
+    response = web.get("/shop/account")
+    assert response.status_code == 302
+    assert response.location == "/shop/signin?next=/shop/account"
+
+
+def test_signing_out_ends_the_session(web: FlaskClient, mail: Inbox) -> None:
+    web.post(ask_for_link(web, mail))
+    assert is_signed_in(web)
+    account = web.get("/shop/account")
+    assert 'action="/shop/signout"' in account.text
+
+    response = web.post("/shop/signout")
+    assert response.status_code == 302
+    assert response.location == "/shop/signin"
+    cleared = _session_cookie(response)
+    assert "Expires=Thu, 01 Jan 1970" in cleared or "Max-Age=0" in cleared
+
+    after = web.get("/shop/account")
+    assert after.status_code == 302
+    assert after.location == "/shop/signin?next=/shop/account"
+
+
+def test_signing_out_is_a_post_only(web: FlaskClient) -> None:
+    assert web.get("/shop/signout").status_code == 405
+
+
+def test_a_session_of_a_candidate_who_is_gone_is_anonymous(web: FlaskClient) -> None:
+    with web.session_transaction("/shop/") as session:
+        session["candidate_id"] = 987654
+    assert web.get("/shop/account").status_code == 302
+
+
+def test_the_clock_fixture_is_what_the_token_is_stamped_with(
+    smtp_app: Flask, web: FlaskClient, mail: Inbox, clock: Any
+) -> None:
+    ask_for_link(web, mail)
+    (token,) = tokens(smtp_app)
+    assert token.created_at == clock()
+    assert token.expires_at == clock() + dt.timedelta(minutes=15)
