@@ -38,8 +38,8 @@ build: install ## build the static site into build/site/
 
 run: build ## serve the site and the shop, with demo data, on http://$(HOST):$(PORT)/ until Ctrl-C
 	$(BIN)/flask --app shop db upgrade
-	$(BIN)/flask --app shop demo seed
-	$(BIN)/python -m shop.devserver --host $(HOST) --port $(PORT) --search-dir $(SITE_OUT)/pagefind
+	SHOP_URL=http://$(HOST):$(PORT) $(BIN)/flask --app shop demo seed
+	SHOP_URL=http://$(HOST):$(PORT) $(BIN)/python -m shop.devserver --host $(HOST) --port $(PORT) --search-dir $(SITE_OUT)/pagefind
 
 test: install ## run every test (unit, integration, site, browser)
 	$(BIN)/python -m pytest

@@ -141,3 +141,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(results_cli)
     app.cli.add_command(demo_cli)
+
+    from .staff_cli import orders_cli, staff_cli
+
+    for group in (staff_cli, orders_cli):
+        app.cli.add_command(group)

@@ -55,6 +55,7 @@ class _Plan:
     state: str
     description: str
     sittings: tuple[_Sitting, ...]
+    staff: bool = False
 
 
 def _plans(program: Program) -> tuple[_Plan, ...]:
@@ -124,6 +125,15 @@ def _plans(program: Program) -> tuple[_Plan, ...]:
             "the pass no longer counts toward full certification (the certificate stays).",
             (_Sitting("maintenance", passed=True, months_ago=27),),
         ),
+        _Plan(
+            "DEMO-STAFF",
+            "Grace Lindqvist",
+            "staff@example.com",
+            "staff",
+            "Program staff: the shop's admin pages (orders, shipping queue, refunds).",
+            (),
+            staff=True,
+        ),
     )
 
 
@@ -139,7 +149,11 @@ def seed(
         created = candidate is None
         if candidate is None:
             candidate = Candidate(
-                reference=plan.reference, name=plan.name, email=plan.email, created_at=now
+                reference=plan.reference,
+                name=plan.name,
+                email=plan.email,
+                is_staff=plan.staff,
+                created_at=now,
             )
             session.add(candidate)
             session.flush()

@@ -7,6 +7,10 @@ gunicorn behind it at /shop/; here one process plays both parts.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -40,13 +44,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--search-dir", type=Path, default=Path("build/site/pagefind"))
     args = parser.parse_args(argv)
     site = create_site({"LIVE_RELOAD": True, "SEARCH_DIR": args.search_dir.resolve()})
-    shop = create_shop()
-    print(f"CPT site and shop on http://{args.host}:{args.port}/ (shop at {SHOP_PREFIX}/)")
+    # The reloader runs this function twice: in a watcher, then in the child that serves.
+    serving = os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+    shop = create_shop(_payments(args.host, args.port) if serving else None)
+    if serving:
+        print(f"CPT site and shop on http://{args.host}:{args.port}/ (shop at {SHOP_PREFIX}/)")
     extra = [str(p) for p in TEMPLATES.rglob("*") if p.is_file()]
     run_simple(
         args.host, args.port, combined(site, shop), use_reloader=True, extra_files=extra,
         threaded=True,
     )  # fmt: skip
+
+
+def _payments(host: str, port: int) -> dict[str, Any]:
+    """Real Stripe when STRIPE_SECRET_KEY is set; else the offline fake, started here."""
+    if os.environ.get("STRIPE_SECRET_KEY"):
+        print("payments: Stripe, with the keys in STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+        return {}
+    from .payments.fake_stripe import FakeStripe
+
+    fake = FakeStripe.start()
+    secret = "whsec_offline_" + secrets.token_hex(8)
+    webhook = f"http://{host}:{port}{SHOP_PREFIX}/stripe/webhook"
+    register = urllib.request.Request(
+        f"{fake.url}/_config/webhooks/shop",
+        data=urllib.parse.urlencode({"url": webhook, "secret": secret, "events[0]": "*"}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(register, timeout=5):
+        pass
+    print(
+        f"payments: the offline Stripe (localstripe with Checkout) at {fake.url}; "
+        "no STRIPE_SECRET_KEY is set, so nothing real is charged"
+    )
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_offline",
+        "STRIPE_API_BASE": fake.url,
+        "STRIPE_WEBHOOK_SECRET": secret,
+    }
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
-    from . import account, api, signin, store, stripe_webhook
+    from . import account, admin, api, signin, store, stripe_webhook
 
     csrf.init_app(app)
     app.register_blueprint(signin.blueprint)
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(store.blueprint)
     app.register_blueprint(stripe_webhook.blueprint)
+    app.register_blueprint(admin.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)
     csrf.exempt(stripe_webhook.blueprint)

@@ -29,7 +29,9 @@ from shop.services import program as program_service
 from shop.services.history import history_of
 
 TODAY = dt.date(2026, 6, 15)  # the conftest clock's day in the program's time zone
-STATES = ["new", "one pass", "retake wait", "three failures", "certified", "pass expired"]
+STATES = [
+    "new", "one pass", "retake wait", "three failures", "certified", "pass expired", "staff",
+]  # fmt: skip
 
 
 @contextmanager
@@ -117,7 +119,7 @@ def test_seeding_twice_creates_the_same_rows_once(app: Flask) -> None:
     assert all(c.created for c in first)
     assert not any(c.created for c in second)
     candidates, attempts = after_first
-    assert len(candidates) == 6
+    assert len(candidates) == 7
     assert len(attempts) == 11
 
 
@@ -240,6 +242,7 @@ def test_every_demo_candidate_has_a_dashboard(app: Flask, seeded: dict[str, Demo
         "three failures": "You may retake it from July 25, 2026",
         "certified": "You earned full CPT certification on",
         "pass expired": "that pass no longer counts toward full certification",
+        "staff": "Staff: orders",
     }
     for state, demo in seeded.items():
         client = app.test_client()
@@ -269,11 +272,12 @@ def test_the_command_prints_who_to_sign_in_as(app: Flask, runner: FlaskCliRunner
             "third-failure@example.com",
             "certified@example.com",
             "pass-expired@example.com",
+            "staff@example.com",
         ],
         strict=True,
     ):
         assert any(line.startswith(address) and f"  {state}  " in line for line in lines), state
-    assert "6 demo candidates: 6 created now, 0 already there." in result.output
+    assert "7 demo candidates: 7 created now, 0 already there." in result.output
     assert "Sign in at http://127.0.0.1:5000/shop/signin with the address" in result.output
     assert "outbox/ (no SMTP server is configured)" in result.output
     with database(app) as session:
@@ -281,9 +285,9 @@ def test_the_command_prints_who_to_sign_in_as(app: Flask, runner: FlaskCliRunner
         taken = session.scalars(
             select(Attempt.taken_on).where(Attempt.reference == "DEMO-ONE-PASS-SAFETY-1")
         ).one()
-    assert count == 6
+    assert count == 7
     assert taken == dt.date(2026, 6, 5)  # ten days before the app clock's day
 
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code == 0, again.output
-    assert "6 demo candidates: 0 created now, 6 already there." in again.output
+    assert "7 demo candidates: 0 created now, 7 already there." in again.output

@@ -1,0 +1,156 @@
+"""Staff commands: `flask --app shop staff grant EMAIL`, `... orders list|queue|ship|refund`.
+
+The same work as the staff pages (shop.services.staff), for a terminal. A bad address or id,
+or a refund Stripe refuses, prints one line saying why and exits with status 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import click
+from flask.cli import AppGroup
+
+from sitegen.render import money
+
+from . import db
+from .clock import now
+from .models import OrderStatus
+from .payments import gateway
+from .payments.gateway import PaymentError
+from .services import staff
+
+T = TypeVar("T")
+
+staff_cli = AppGroup("staff", help="Staff accounts: who may use the staff pages.")
+
+
+@staff_cli.command("grant")
+@click.argument("email")
+def grant(email: str) -> None:
+    """Give the candidate with address EMAIL the staff role."""
+    candidate = _run(lambda: staff.grant_staff(db.session(), email))
+    click.echo(f"{candidate.name} <{candidate.email}> is staff.")
+
+
+@staff_cli.command("revoke")
+@click.argument("email")
+def revoke(email: str) -> None:
+    """Take the staff role from the candidate with address EMAIL."""
+    candidate = _run(lambda: staff.revoke_staff(db.session(), email))
+    click.echo(f"{candidate.name} <{candidate.email}> is no longer staff.")
+
+
+orders_cli = AppGroup("orders", help="Orders: list them, ship physical items, refund.")
+
+
+@orders_cli.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in OrderStatus]),
+    default=None,
+    help="Only the orders with this status.",
+)
+def list_orders(status: str | None) -> None:
+    """Every order, newest first."""
+    found = staff.list_orders(db.session(), status)
+    rows = [
+        (
+            order.public_id,
+            order.created_at.date().isoformat(),
+            order.status,
+            money(order.total_cents),
+            order.candidate.email,
+            "; ".join(_item(item.name, item.quantity) for item in order.items),
+        )
+        for order in found
+    ]
+    _table(("ORDER", "DATE", "STATUS", "TOTAL", "CANDIDATE", "ITEMS"), rows)
+    click.echo(f"{_count(len(rows), f'{status} order' if status else 'order')}.")
+
+
+@orders_cli.command("queue")
+def queue() -> None:
+    """Physical items of paid orders still to ship, oldest first."""
+    shipments = staff.shipping_queue(db.session())
+    rows = [
+        (
+            str(shipment.id),
+            shipment.queued_at.date().isoformat(),
+            shipment.item.order.public_id,
+            _item(shipment.item.name, shipment.item.quantity),
+            shipment.item.order.candidate.email,
+        )
+        for shipment in shipments
+    ]
+    _table(("SHIPMENT", "QUEUED", "ORDER", "ITEM", "CANDIDATE"), rows)
+    click.echo(f"{_count(len(rows), 'item')} to ship.")
+
+
+@orders_cli.command("ship")
+@click.argument("shipment_id")
+@click.option("--note", default="", help="Tracking note the candidate sees (optional).")
+def ship(shipment_id: str, note: str) -> None:
+    """Mark shipment SHIPMENT_ID (see `orders queue`) shipped."""
+    number = _shipment_number(shipment_id)
+    shipped = _run(lambda: staff.mark_shipped(db.session(), number, note, now()))
+    shipment = shipped.shipment
+    assert shipment.shipped_at is not None
+    day = shipment.shipped_at.date().isoformat()
+    what = f"{shipment.item.name} (order {shipment.item.order.public_id})"
+    if shipped.already:
+        click.echo(f"Shipment {number} was already marked shipped on {day}: nothing changed.")
+    else:
+        click.echo(f"Shipment {number} marked shipped on {day}: {what}.")
+
+
+@orders_cli.command("refund")
+@click.argument("order_id")
+@click.option("--reason", required=True, help="Why; the candidate reads it on the order.")
+def refund(order_id: str, reason: str) -> None:
+    """Refund order ORDER_ID in full through Stripe."""
+    try:
+        order = _run(lambda: staff.refund(db.session(), gateway(), order_id, reason, now()))
+    except PaymentError as error:
+        raise click.ClickException(
+            f"Stripe did not refund order {order_id}, so nothing changed: {error}"
+        ) from None
+    click.echo(f"Order {order.public_id} refunded in full ({money(order.total_cents)}).")
+
+
+def _run(work: Callable[[], T]) -> T:
+    """`work` in one transaction: committed if it succeeds; a StaffError exits with status 1."""
+    try:
+        with db.transaction():
+            return work()
+    except staff.StaffError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _shipment_number(raw: str) -> int:
+    try:
+        return int(raw.strip().lstrip("#"))
+    except ValueError:
+        raise click.ClickException(
+            f"{raw!r} is not a shipment id: use the number `orders queue` shows."
+        ) from None
+
+
+def _item(name: str, quantity: int) -> str:
+    return f"{name} x {quantity}" if quantity > 1 else name
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns padded to their widest cell; the last one is left as it is."""
+    if not rows:
+        return
+    every = [header, *rows]
+    widths = [max(len(row[i]) for row in every) for i in range(len(header) - 1)]
+    for row in every:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]))

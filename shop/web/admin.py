@@ -1,0 +1,175 @@
+"""Staff pages under /shop/admin: orders, the shipping queue, shipping and refunds.
+
+Thin: the work is in shop.services.staff. Every page is `staff_only`: anonymous visitors are
+sent to sign in, and a signed-in candidate who is not staff gets 404, as if nothing were here.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from shop import db
+from shop.clock import now
+from shop.models import Candidate, Order, Shipment
+from shop.payments import gateway
+from shop.payments.gateway import PaymentError
+from shop.services import staff
+
+from .session import current_candidate
+
+blueprint = Blueprint("admin", __name__, url_prefix="/shop/admin")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def staff_only(view: Callable[P, R]) -> Callable[P, R | Response]:
+    """Anonymous: sign in first. Signed in but not staff: 404 (the page does not exist for you)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+        candidate = current_candidate()
+        if candidate is None:
+            # After signing in, come back to this page; a form's target cannot be come back to.
+            back = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("signin.start", next=back or url_for("admin.orders")))
+        if not candidate.is_staff:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _staff() -> Candidate:
+    candidate = current_candidate()
+    assert candidate is not None  # guaranteed by @staff_only
+    return candidate
+
+
+@blueprint.route("/")
+@staff_only
+def home() -> Response:
+    return redirect(url_for("admin.orders"))
+
+
+@blueprint.route("/orders")
+@staff_only
+def orders() -> tuple[str, int]:
+    status = request.args.get("status") or None
+    problem = None
+    try:
+        found = staff.list_orders(db.session(), status)
+    except staff.StaffError as error:
+        problem, status, found = str(error), None, []
+    html = render_template(
+        "shop/admin/orders.html",
+        candidate=_staff(),
+        orders=found,
+        status=status,
+        statuses=staff.statuses(),
+        problem=problem,
+    )
+    return html, 400 if problem else 200
+
+
+@blueprint.route("/orders/<public_id>")
+@staff_only
+def order(public_id: str) -> tuple[str, int]:
+    return _render_order(_order(public_id))
+
+
+def _order(public_id: str) -> Order:
+    found = staff.find_order(db.session(), public_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _render_order(
+    order: Order,
+    problem: str | None = None,
+    status: int = 200,
+    *,
+    note: str = "",
+    note_for: int | None = None,
+    reason: str = "",
+) -> tuple[str, int]:
+    """The order page; after a refused form, with the problem and what was typed in it."""
+    html = render_template(
+        "shop/admin/order.html",
+        candidate=_staff(),
+        order=order,
+        problem=problem,
+        note=note,
+        note_for=note_for,
+        reason=reason,
+        note_max=staff.NOTE_MAX,
+        reason_max=staff.REASON_MAX,
+        refundable=order.status in staff.REFUNDABLE,
+    )
+    return html, status
+
+
+@blueprint.route("/shipments/<int:shipment_id>/ship", methods=["POST"])
+@staff_only
+def ship(shipment_id: int) -> Response | tuple[str, int]:
+    note = request.form.get("note", "")
+    try:
+        with db.transaction() as session:
+            shipped = staff.mark_shipped(session, shipment_id, note, now())
+            item = shipped.shipment.item
+            public_id = item.order.public_id
+    except staff.NotFound:
+        abort(404)
+    except staff.StaffError as error:
+        shipment = db.session().get(Shipment, shipment_id)
+        if shipment is None:
+            abort(404)
+        return _render_order(
+            _order(shipment.item.order.public_id), str(error), 400, note=note, note_for=shipment_id
+        )
+    if shipped.already:
+        flash(f"{item.name} was already marked shipped; nothing changed.")
+    else:
+        flash(f"Marked shipped: {item.name} (order {public_id}).")
+    if request.form.get("back") == "queue":
+        return redirect(url_for("admin.shipping"))
+    return redirect(url_for("admin.order", public_id=public_id))
+
+
+@blueprint.route("/orders/<public_id>/refund", methods=["POST"])
+@staff_only
+def refund(public_id: str) -> Response | tuple[str, int]:
+    reason = request.form.get("reason", "")
+    try:
+        with db.transaction() as session:
+            staff.refund(session, gateway(), public_id, reason, now())
+    except staff.NotFound:
+        abort(404)
+    except staff.StaffError as error:
+        return _render_order(_order(public_id), str(error), 400, reason=reason)
+    except PaymentError as error:
+        # Rolled back: the order is still paid and its authorizations are still there.
+        message = (
+            f"Stripe did not refund the payment, so nothing changed: {str(error).rstrip('.')}. "
+            "Try again later, or look at the payment in Stripe's dashboard."
+        )
+        return _render_order(_order(public_id), message, 502, reason=reason)
+    flash(f"Order {public_id} was refunded in full.")
+    return redirect(url_for("admin.order", public_id=public_id))
+
+
+@blueprint.route("/shipping")
+@staff_only
+def shipping() -> str:
+    return render_template(
+        "shop/admin/shipping.html",
+        candidate=_staff(),
+        shipments=staff.shipping_queue(db.session()),
+        note_max=staff.NOTE_MAX,
+    )
