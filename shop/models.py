@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -201,3 +202,46 @@ class StripeEvent(Base):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Stripe's event id
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Credential(Base):
+    """A credential as issued: its verification id stays for life, its document may be reissued.
+
+    Which credentials a candidate holds is decided by the rules (shop.domain.credentials);
+    this row gives each one its verification id, the name printed on it, and its status.
+    """
+
+    __tablename__ = "credential"
+    __table_args__ = (UniqueConstraint("candidate_id", "kind", "module"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verify_id: Mapped[str] = mapped_column(String(32), unique=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # CredentialKind
+    # The module of a module certificate; "" for full certification (so the unique key works
+    # on every database: NULLs never collide).
+    module: Mapped[str] = mapped_column(String(32), default="")
+    earned_on: Mapped[dt.date] = mapped_column(Date)
+    holder_name: Mapped[str] = mapped_column(String(200))  # as printed on the current document
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    edition: Mapped[int] = mapped_column(Integer, default=1)  # 2 after the first reissue, ...
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    revoked_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    candidate: Mapped[Candidate] = relationship()
+
+    @property
+    def is_valid(self) -> bool:
+        return self.revoked_at is None
+
+
+class CredentialEvent(Base):
+    """The history of a credential: issued, revoked, reinstated, reissued, with who and why."""
+
+    __tablename__ = "credential_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credential.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
