@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from sitegen.build import BuildResult, build
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
+
+
+@pytest.fixture(autouse=True)
+def _close_every_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every database engine a test opened when it ends.
+
+    A connection left to the garbage collector raises ResourceWarning at some later moment,
+    which this suite (warnings are errors) would pin on whichever test happens to run then.
+    """
+    import shop.db
+
+    opened: list[Engine] = []
+    original = shop.db.make_engine
+
+    def tracked(url: str) -> Engine:
+        engine = original(url)
+        opened.append(engine)
+        return engine
+
+    monkeypatch.setattr(shop.db, "make_engine", tracked)
+    yield
+    for engine in opened:
+        engine.dispose()
 
 
 @pytest.fixture

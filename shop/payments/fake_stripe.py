@@ -46,6 +46,7 @@ from .fake_checkout import ls_resources, ls_server, set_clock
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8420
 START_TIMEOUT = 10.0
+KEY_LIFETIME = 24 * 60 * 60  # seconds an idempotency key is remembered, as at Stripe
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,6 +63,7 @@ class _SavedResponse:
     fingerprint: str
     status: int
     body: bytes
+    saved_at: int
 
 
 @web.middleware
@@ -70,7 +72,8 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
 
     The first successful answer is kept in localstripe's store (so `DELETE /_config/data`
     forgets it) and replayed for the same key and the same request; the same key with another
-    request is an `idempotency_error`. Errors are not kept: retrying them runs again.
+    request is an `idempotency_error`. Errors are not kept: retrying them runs again. As at
+    Stripe, a key is forgotten 24 hours after its first use (by the fake's clock).
     """
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or not key or not request.path.startswith("/v1/"):
@@ -79,7 +82,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     fingerprint = hashlib.sha256(request.path_qs.encode() + b"\n" + body).hexdigest()
     store_key = "idempotency:" + key
     saved = ls_resources.store.get(store_key)
-    if isinstance(saved, _SavedResponse):
+    if isinstance(saved, _SavedResponse) and fake_checkout.now() - saved.saved_at < KEY_LIFETIME:
         if saved.fingerprint != fingerprint:
             message = (
                 "Keys for idempotent requests can only be used with the same parameters they "
@@ -101,7 +104,9 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         and 200 <= response.status < 300
         and isinstance(response.body, bytes)
     ):
-        ls_resources.store[store_key] = _SavedResponse(fingerprint, response.status, response.body)
+        ls_resources.store[store_key] = _SavedResponse(
+            fingerprint, response.status, response.body, fake_checkout.now()
+        )
     return response
 
 
