@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import chrome, cli, db, payments, web
+    from . import chrome, cli, db, limits, payments, web
     from .clock import system_clock
     from .config import defaults, from_environment
     from .services import program
@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     payments.init_app(app)
     chrome.init_app(app)
     web.init_app(app)
+    limits.init_app(app)
     cli.init_app(app)
     return app
 

@@ -142,7 +142,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(results_cli)
     app.cli.add_command(demo_cli)
 
-    from .staff_cli import orders_cli, staff_cli
+    from .staff_cli import credentials_cli, orders_cli, staff_cli
 
-    for group in (staff_cli, orders_cli):
+    for group in (staff_cli, orders_cli, credentials_cli):
         app.cli.add_command(group)

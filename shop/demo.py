@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shop.domain.program import Module, Program
 from shop.models import Attempt, Candidate
+from shop.services.credentials import issue_credentials
 
 # A module with no published cut score (Green) is shown against this one.
 DEFAULT_CUT_SCORE = 70
@@ -140,7 +141,8 @@ def _plans(program: Program) -> tuple[_Plan, ...]:
 def seed(
     session: Session, today: dt.date, now: dt.datetime, program: Program
 ) -> list[DemoCandidate]:
-    """Add the demo candidates and their attempts that are not there yet; all of them, in order."""
+    """Add the demo candidates and their attempts that are not there yet, and issue the
+    credentials they earn; all of them, in order."""
     seeded = []
     for plan in _plans(program):
         candidate = session.scalars(
@@ -168,6 +170,9 @@ def seed(
                         reference, candidate.id, program.module(sitting.module), sitting, today, now
                     )
                 )
+        session.flush()
+        # Each credential the attempts earn gets its row and verify id (none twice).
+        issue_credentials(session, candidate.id, now=now, program=program)
         seeded.append(
             DemoCandidate(
                 plan.reference, plan.name, plan.email, plan.state, plan.description, created

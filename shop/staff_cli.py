@@ -1,7 +1,9 @@
-"""Staff commands: `flask --app shop staff grant EMAIL`, `... orders list|queue|ship|refund`.
+"""Staff commands: `flask --app shop staff grant EMAIL`, `... orders list|queue|ship|refund`,
+`... credentials show|revoke|reinstate|reissue VERIFY_ID`.
 
-The same work as the staff pages (shop.services.staff), for a terminal. A bad address or id,
-or a refund Stripe refuses, prints one line saying why and exits with status 1.
+The same work as the staff pages (shop.services.staff, shop.services.credentials), for a
+terminal. A bad address or id, a refused action, or a refund Stripe refuses, prints one line
+saying why and exits with status 1.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .clock import now
 from .models import OrderStatus
 from .payments import gateway
 from .payments.gateway import PaymentError
-from .services import staff
+from .services import credentials, program, staff
 
 T = TypeVar("T")
 
@@ -119,12 +121,90 @@ def refund(order_id: str, reason: str) -> None:
     click.echo(f"Order {order.public_id} refunded in full ({money(order.total_cents)}).")
 
 
+# -- credentials -------------------------------------------------------------------------------
+
+credentials_cli = AppGroup(
+    "credentials", help="Credentials: show, revoke, reinstate, reissue after a name change."
+)
+
+
+@credentials_cli.command("show")
+@click.argument("verify_id")
+def show_credential(verify_id: str) -> None:
+    """Credential VERIFY_ID (case and dashes do not matter) and its history."""
+    found = _run(lambda: credentials.get(db.session(), verify_id))
+    status = "valid"
+    if found.revoked_at is not None:
+        status = f"revoked {found.revoked_at:%Y-%m-%d %H:%M} UTC: {found.revoked_reason}"
+    candidate = found.candidate
+    rows = [
+        ("id", found.verify_id),
+        ("credential", credentials.credential_title(found, program.current())),
+        ("holder", found.holder_name),
+        ("candidate", f"{candidate.name} <{candidate.email}> ({candidate.reference})"),
+        ("earned", found.earned_on.isoformat()),
+        ("edition", str(found.edition)),
+        ("status", status),
+        ("verify page", _verify_url(found.verify_id)),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label:<{width}}  {value}")
+    click.echo("")
+    events = credentials.history(db.session(), found.id)
+    _table(
+        ("WHEN", "WHAT", "REASON"),
+        [(e.at.strftime("%Y-%m-%d %H:%M UTC"), e.action, e.reason) for e in events],
+    )
+
+
+@credentials_cli.command("revoke")
+@click.argument("verify_id")
+@click.option("--reason", required=True, help="Why; kept in the credential's history.")
+def revoke_credential(verify_id: str, reason: str) -> None:
+    """Revoke credential VERIFY_ID: its verify page says so from now on."""
+    done = _run(lambda: credentials.revoke(db.session(), verify_id, reason, now()))
+    click.echo(f"Credential {done.verify_id} revoked ({done.holder_name}).")
+
+
+@credentials_cli.command("reinstate")
+@click.argument("verify_id")
+@click.option("--reason", required=True, help="Why; kept in the credential's history.")
+def reinstate_credential(verify_id: str, reason: str) -> None:
+    """Make revoked credential VERIFY_ID valid again, with the same id."""
+    done = _run(lambda: credentials.reinstate(db.session(), verify_id, reason, now()))
+    click.echo(f"Credential {done.verify_id} reinstated: valid again ({done.holder_name}).")
+
+
+@credentials_cli.command("reissue")
+@click.argument("verify_id")
+@click.option("--name", "new_name", required=True, help="The new name, as it is to be printed.")
+@click.option("--reason", required=True, help="Why; kept in each credential's history.")
+def reissue_credential(verify_id: str, new_name: str, reason: str) -> None:
+    """After a name change: reissue every credential of VERIFY_ID's holder in the new name.
+
+    The ids stay; each credential gets a new edition of its document.
+    """
+    done = _run(lambda: credentials.reissue(db.session(), verify_id, new_name, reason, now()))
+    for credential in done:
+        click.echo(
+            f"Credential {credential.verify_id} reissued in the name {credential.holder_name} "
+            f"(edition {credential.edition})."
+        )
+
+
+def _verify_url(verify_id: str) -> str:
+    from .web.verify import verify_url
+
+    return verify_url(verify_id)
+
+
 def _run(work: Callable[[], T]) -> T:
-    """`work` in one transaction: committed if it succeeds; a StaffError exits with status 1."""
+    """`work` in one transaction: committed if it succeeds; a refused action exits with status 1."""
     try:
         with db.transaction():
             return work()
-    except staff.StaffError as error:
+    except (staff.StaffError, credentials.CredentialError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -1,16 +1,25 @@
-"""Issuing credentials: each one the rules say a candidate holds gets a row and a verify id."""
+"""Credentials: issuing them, finding them by verify id, and staff revoking, reinstating and
+reissuing them (each with a reason, kept in the credential's history).
+
+Issuing: each credential the rules say a candidate holds gets a row and a verify id. The staff
+actions take the session and the time; none commits: the caller (a page or a command) owns the
+transaction. Problems a person can fix are raised as `CredentialError`, a ValueError whose
+message is shown as it is.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from shop.domain import verify_id
-from shop.domain.credentials import credentials
+from shop.domain.credentials import CredentialKind, credentials
 from shop.domain.program import Program
 from shop.models import Candidate, Credential, CredentialEvent
 
@@ -64,3 +73,279 @@ def issue_credentials(
         existing.values(),
         key=lambda c: (c.kind != "module_certificate", order.get(c.module, len(order))),
     )
+
+
+# -- looking up, revoking, reinstating and reissuing ------------------------------------------
+
+REASON_MAX = 400  # fits CredentialEvent.reason (500) and Credential.revoked_reason (500)
+NAME_MAX = 200  # Candidate.name and Credential.holder_name
+SEARCH_LIMIT = 100  # rows on one page of the staff search
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class CredentialError(ValueError):
+    """A credential action that cannot be done; the message says why, in words to show."""
+
+
+class CredentialNotFound(CredentialError):
+    """No credential has the id given (or it is not an id at all)."""
+
+
+def find_by_verify_id(session: Session, text: str) -> Credential | verify_id.IdProblem | None:
+    """The credential with the id typed in `text`, what is wrong with the id, or None."""
+    canonical = verify_id.normalise(text)
+    if isinstance(canonical, verify_id.IdProblem):
+        return canonical
+    return session.scalars(
+        select(Credential).where(Credential.verify_id == canonical)
+    ).one_or_none()
+
+
+def revoke(session: Session, verify_id_text: str, reason: str, now: dt.datetime) -> Credential:
+    """Revoke a valid credential: its verify page says so from now on. Does not commit."""
+    why = _reason(reason, "revoking")
+    credential = get(session, verify_id_text, lock=True)
+    if credential.revoked_at is not None:
+        raise CredentialError(
+            f"Credential {credential.verify_id} was already revoked on "
+            f"{credential.revoked_at.date().isoformat()}: nothing changed."
+        )
+    credential.revoked_at = now
+    credential.revoked_reason = why
+    session.add(CredentialEvent(credential_id=credential.id, action="revoked", reason=why, at=now))
+    session.flush()
+    return credential
+
+
+def reinstate(session: Session, verify_id_text: str, reason: str, now: dt.datetime) -> Credential:
+    """Make a revoked credential valid again, with the same id. Does not commit."""
+    why = _reason(reason, "reinstating")
+    credential = get(session, verify_id_text, lock=True)
+    if credential.revoked_at is None:
+        raise CredentialError(
+            f"Credential {credential.verify_id} is valid, not revoked: nothing to reinstate."
+        )
+    credential.revoked_at = None
+    credential.revoked_reason = None
+    session.add(
+        CredentialEvent(credential_id=credential.id, action="reinstated", reason=why, at=now)
+    )
+    session.flush()
+    return credential
+
+
+def reissue(
+    session: Session, verify_id_text: str, new_name: str, reason: str, now: dt.datetime
+) -> list[Credential]:
+    """After a name change: the candidate takes `new_name`, and so does every credential of theirs.
+
+    Each credential keeps its verify id and status, gets the next edition (a new document) and
+    an event with the reason. Refused when every credential already bears the name. Returns the
+    candidate's credentials, the named one first. Does not commit.
+    """
+    why = _reason(reason, "reissuing")
+    name = _name(new_name)
+    credential = get(session, verify_id_text, lock=True)
+    held = list(
+        session.scalars(
+            select(Credential)
+            .where(Credential.candidate_id == credential.candidate_id)
+            .order_by(Credential.id)
+            .with_for_update()
+        )
+    )
+    if all(c.holder_name == name for c in held):
+        raise CredentialError(
+            f"Credential {credential.verify_id} already bears the name {name!r}: "
+            "nothing to reissue."
+        )
+    credential.candidate.name = name
+    for each in held:
+        each.holder_name = name
+        each.edition += 1
+        session.add(CredentialEvent(credential_id=each.id, action="reissued", reason=why, at=now))
+    session.flush()
+    return [credential, *(c for c in held if c.id != credential.id)]
+
+
+def history(session: Session, credential_id: int) -> list[CredentialEvent]:
+    """The credential's events, oldest first."""
+    return list(
+        session.scalars(
+            select(CredentialEvent)
+            .where(CredentialEvent.credential_id == credential_id)
+            .order_by(CredentialEvent.at, CredentialEvent.id)
+        )
+    )
+
+
+def search(session: Session, query: str) -> list[Credential]:
+    """Staff search: by verify id (whole, typed loosely, or a part), holder or candidate name,
+    or email; the newest credentials when `query` is blank. At most SEARCH_LIMIT rows."""
+    statement = (
+        select(Credential)
+        .join(Candidate, Credential.candidate_id == Candidate.id)
+        .options(joinedload(Credential.candidate))
+        .order_by(Credential.issued_at.desc(), Credential.id.desc())
+        .limit(SEARCH_LIMIT)
+    )
+    words = query.strip()
+    if not words:
+        return list(session.scalars(statement))
+    canonical = verify_id.normalise(words)
+    if not isinstance(canonical, verify_id.IdProblem):
+        return list(session.scalars(statement.where(Credential.verify_id == canonical)))
+    conditions = [
+        Candidate.name.icontains(words, autoescape=True),
+        Credential.holder_name.icontains(words, autoescape=True),
+        Candidate.email.icontains(words, autoescape=True),
+    ]
+    id_part = words.upper().replace(" ", "")
+    if len(id_part) >= verify_id.GROUP and set(id_part) <= set(verify_id.SYMBOLS + "-"):
+        conditions.append(Credential.verify_id.contains(id_part, autoescape=True))
+    return list(session.scalars(statement.where(or_(*conditions))))
+
+
+def get(session: Session, text: str, *, lock: bool = False) -> Credential:
+    """The credential with the id typed in `text`; CredentialNotFound says what is wrong.
+
+    `lock` takes its row lock (FOR UPDATE) until the transaction ends, for a change to it.
+    """
+    canonical = verify_id.normalise(text)
+    if canonical is verify_id.IdProblem.MALFORMED:
+        raise CredentialNotFound(
+            f"{text.strip()!r} is not a verification id: it has 16 letters and digits and a "
+            "check character, like 7KQ2-9XDM-4HTV-PA3R-W."
+        )
+    if canonical is verify_id.IdProblem.MISTYPED:
+        raise CredentialNotFound(
+            f"{text.strip()!r}: the check character does not match: one character was mistyped."
+        )
+    statement = select(Credential).where(Credential.verify_id == canonical)
+    if lock:
+        statement = statement.with_for_update()
+    credential = session.scalars(statement).one_or_none()
+    if credential is None:
+        raise CredentialNotFound(f"No credential has the id {canonical}.")
+    return credential
+
+
+def _reason(reason: str, doing: str) -> str:
+    why = reason.strip()
+    if not why:
+        raise CredentialError(f"Give a reason for {doing} the credential: it goes in its history.")
+    if _CONTROL.search(why):
+        raise CredentialError("The reason has a control character in it: type it on one line.")
+    if len(why) > REASON_MAX:
+        raise CredentialError(
+            f"The reason is {len(why)} characters long: at most {REASON_MAX} fit."
+        )
+    return why
+
+
+def _name(new_name: str) -> str:
+    name = " ".join(new_name.split())
+    if not name:
+        raise CredentialError("Give the new name, as it is to be printed on the credentials.")
+    if _CONTROL.search(name):
+        raise CredentialError("The name has a control character in it: type it as printed.")
+    if len(name) > NAME_MAX:
+        raise CredentialError(f"The name is {len(name)} characters long: at most {NAME_MAX} fit.")
+    return name
+
+
+# -- how a credential is named and described -------------------------------------------------
+
+ISSUER_NAME = "Certified Production Technician program"
+OB3_CONTEXT = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
+
+
+def credential_title(credential: Credential, program: Program) -> str:
+    """'Certified Production Technician: Safety module certificate', 'Full CPT certification'."""
+    if credential.kind == CredentialKind.MODULE_CERTIFICATE:
+        return f"{program.name}: {_module_name(credential, program)} module certificate"
+    return f"Full {program.short_name} certification"
+
+
+def open_badge(
+    credential: Credential, program: Program, *, verify_url: str, site_url: str
+) -> dict[str, Any]:
+    """The credential as an Open Badges 3.0 `OpenBadgeCredential` (JSON-LD), unsigned.
+
+    It carries no proof: it says the same as the verify page, which stays the authority. Only
+    the holder's name identifies the subject (no email, no reference, no scores).
+    """
+    site = site_url.rstrip("/")
+    if credential.kind == CredentialKind.MODULE_CERTIFICATE:
+        module = _module_name(credential, program)
+        achievement_id = f"{site}/modules/{credential.module}/"
+        description = (
+            f"A module certificate of the {program.name} ({program.short_name}) program: "
+            f"its holder passed the {module} assessment."
+        )
+        narrative = (
+            f"Pass the online {module} assessment, a timed multiple-choice test of the "
+            "module's Key Work Activities, at or above its cut score."
+        )
+    else:
+        required = [m.name for m in program.required_modules]
+        achievement_id = f"{site}/credentials/#full-certification"
+        description = (
+            f"Full certification in the {program.name} ({program.short_name}) program: its "
+            f"holder passed all {len(required)} required modules within "
+            f"{program.policy.window_years} years."
+        )
+        narrative = (
+            f"Pass the assessments of the {len(required)} required modules "
+            f"({', '.join(required)}) within a window of {program.policy.window_years} "
+            "calendar years."
+        )
+    title = credential_title(credential, program)
+    # Unsigned and informational (not a 1EdTechRevocationList): the verify page is the
+    # authority on the status, and says the same.
+    status: dict[str, Any] = {
+        "type": "CPTVerificationPageStatus",
+        "statusPage": verify_url,
+        "status": "valid" if credential.revoked_at is None else "revoked",
+    }
+    if credential.revoked_at is not None:
+        status["revoked"] = True
+        revoked = credential.revoked_at.astimezone(dt.UTC).replace(microsecond=0)
+        status["revokedOn"] = revoked.isoformat().replace("+00:00", "Z")
+    return {
+        "@context": OB3_CONTEXT,
+        "id": verify_url,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": site, "type": ["Profile"], "name": ISSUER_NAME, "url": site},
+        "validFrom": f"{credential.earned_on.isoformat()}T00:00:00Z",
+        "name": title,
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityType": "name",
+                    "hashed": False,
+                    "identityHash": credential.holder_name,
+                }
+            ],
+            "achievement": {
+                "id": achievement_id,
+                "type": ["Achievement"],
+                "name": title,
+                "description": description,
+                "criteria": {"narrative": narrative},
+            },
+        },
+        "credentialStatus": status,
+    }
+
+
+def _module_name(credential: Credential, program: Program) -> str:
+    try:
+        return program.module(credential.module).name
+    except KeyError:
+        return credential.module

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from shop.domain.program import Module, Program
 from shop.models import Attempt, Authorization, Candidate, ResultsImport
+from shop.services.credentials import issue_credentials
 
 # The columns every file has, in the documented order; one column per KWA slug follows.
 COLUMNS = ("attempt_id", "candidate_id", "name", "email", "module", "date", "score", "passed")
@@ -725,7 +726,8 @@ def import_records(
 
     Unknown candidates are created, known ones take the name and email given; attempts already
     recorded with the same data are skipped; each new attempt uses the candidate's oldest unused
-    authorization for its module. A `ResultsImport` row is kept when anything was recorded.
+    authorization for its module; each candidate of the batch is issued the credentials they now
+    hold (shop.services.credentials). A `ResultsImport` row is kept when anything was recorded.
     Two imports racing with the same records: the loser's unique-constraint violation rolls it
     back and it runs once more, finding everything recorded.
     """
@@ -745,7 +747,7 @@ def import_records(
         raise ResultsRejected(problems)
     for attempt in (1, 2):
         try:
-            summary = _apply(session, batch.records, now=now, source=source)
+            summary = _apply(session, batch.records, now=now, source=source, program=program)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -760,7 +762,12 @@ def import_records(
 
 
 def _apply(
-    session: Session, records: list[ResultRecord], *, now: dt.datetime, source: str
+    session: Session,
+    records: list[ResultRecord],
+    *,
+    now: dt.datetime,
+    source: str,
+    program: Program,
 ) -> ImportSummary:
     problems, recorded = _examine(session, records)
     if problems:
@@ -812,6 +819,9 @@ def _apply(
     session.flush()
 
     used = _use_authorizations(session, attempts, now)
+    # Every credential the batch's candidates now hold gets its row and verify id (idempotent).
+    for reference in sorted(candidates):
+        issue_credentials(session, candidates[reference].id, now=now, program=program)
     if attempts:
         session.add(
             ResultsImport(

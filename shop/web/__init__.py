@@ -9,7 +9,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
-    from . import account, admin, api, signin, store, stripe_webhook
+    from . import account, admin, api, documents, signin, store, stripe_webhook, verify
 
     csrf.init_app(app)
     app.register_blueprint(signin.blueprint)
@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(store.blueprint)
     app.register_blueprint(stripe_webhook.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(verify.blueprint)
+    app.register_blueprint(documents.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)
     csrf.exempt(stripe_webhook.blueprint)

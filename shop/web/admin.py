@@ -1,7 +1,9 @@
-"""Staff pages under /shop/admin: orders, the shipping queue, shipping and refunds.
+"""Staff pages under /shop/admin: orders, the shipping queue, shipping and refunds; credentials
+(search, revoke, reinstate, reissue after a name change).
 
-Thin: the work is in shop.services.staff. Every page is `staff_only`: anonymous visitors are
-sent to sign in, and a signed-in candidate who is not staff gets 404, as if nothing were here.
+Thin: the work is in shop.services.staff and shop.services.credentials. Every page is
+`staff_only`: anonymous visitors are sent to sign in, and a signed-in candidate who is not staff
+gets 404, as if nothing were here.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from werkzeug.wrappers import Response
 
 from shop import db
 from shop.clock import now
-from shop.models import Candidate, Order, Shipment
+from shop.models import Candidate, Credential, Order, Shipment
 from shop.payments import gateway
 from shop.payments.gateway import PaymentError
-from shop.services import staff
+from shop.services import credentials, program, staff
 
 from .session import current_candidate
+from .verify import local_date, verify_url
 
 blueprint = Blueprint("admin", __name__, url_prefix="/shop/admin")
 
@@ -173,3 +176,121 @@ def shipping() -> str:
         shipments=staff.shipping_queue(db.session()),
         note_max=staff.NOTE_MAX,
     )
+
+
+# -- credentials -------------------------------------------------------------------------------
+
+
+@blueprint.route("/credentials")
+@staff_only
+def credentials_page() -> str:
+    query = request.args.get("q", "")
+    return render_template(
+        "shop/admin/credentials.html",
+        candidate=_staff(),
+        query=query,
+        found=credentials.search(db.session(), query),
+        limit=credentials.SEARCH_LIMIT,
+        title=_title,
+    )
+
+
+@blueprint.route("/credentials/<verify_id>")
+@staff_only
+def credential(verify_id: str) -> tuple[str, int]:
+    return _render_credential(_credential(verify_id))
+
+
+@blueprint.route("/credentials/<verify_id>/revoke", methods=["POST"])
+@staff_only
+def revoke_credential(verify_id: str) -> Response | tuple[str, int]:
+    reason = request.form.get("reason", "")
+    try:
+        with db.transaction() as session:
+            done = credentials.revoke(session, verify_id, reason, now())
+    except credentials.CredentialNotFound:
+        abort(404)
+    except credentials.CredentialError as error:
+        return _render_credential(_credential(verify_id), str(error), 400, revoke_reason=reason)
+    flash(f"Credential {done.verify_id} was revoked: its verify page says so from now on.")
+    return redirect(url_for("admin.credential", verify_id=done.verify_id))
+
+
+@blueprint.route("/credentials/<verify_id>/reinstate", methods=["POST"])
+@staff_only
+def reinstate_credential(verify_id: str) -> Response | tuple[str, int]:
+    reason = request.form.get("reason", "")
+    try:
+        with db.transaction() as session:
+            done = credentials.reinstate(session, verify_id, reason, now())
+    except credentials.CredentialNotFound:
+        abort(404)
+    except credentials.CredentialError as error:
+        return _render_credential(_credential(verify_id), str(error), 400, reinstate_reason=reason)
+    flash(f"Credential {done.verify_id} was reinstated: it is valid again.")
+    return redirect(url_for("admin.credential", verify_id=done.verify_id))
+
+
+@blueprint.route("/credentials/<verify_id>/reissue", methods=["POST"])
+@staff_only
+def reissue_credential(verify_id: str) -> Response | tuple[str, int]:
+    name = request.form.get("name", "")
+    reason = request.form.get("reason", "")
+    try:
+        with db.transaction() as session:
+            done = credentials.reissue(session, verify_id, name, reason, now())
+    except credentials.CredentialNotFound:
+        abort(404)
+    except credentials.CredentialError as error:
+        return _render_credential(
+            _credential(verify_id), str(error), 400, new_name=name, reissue_reason=reason
+        )
+    first = done[0]
+    others = len(done) - 1
+    also = f" and {others} other credential{'s' if others != 1 else ''}" if others else ""
+    flash(
+        f"Credential {first.verify_id}{also} reissued in the name {first.holder_name}, "
+        f"same id{'s' if others else ''}, edition {first.edition}."
+    )
+    return redirect(url_for("admin.credential", verify_id=first.verify_id))
+
+
+def _credential(verify_id: str) -> Credential:
+    found = credentials.find_by_verify_id(db.session(), verify_id)
+    if not isinstance(found, Credential):
+        abort(404)
+    return found
+
+
+def _title(credential: Credential) -> str:
+    return credentials.credential_title(credential, program.current())
+
+
+def _render_credential(
+    credential: Credential,
+    problem: str | None = None,
+    status: int = 200,
+    *,
+    revoke_reason: str = "",
+    reinstate_reason: str = "",
+    new_name: str | None = None,
+    reissue_reason: str = "",
+) -> tuple[str, int]:
+    """The credential's page; after a refused form, with the problem and what was typed."""
+    html = render_template(
+        "shop/admin/credential.html",
+        candidate=_staff(),
+        credential=credential,
+        title=_title(credential),
+        verify_url=verify_url(credential.verify_id),
+        revoked_on=local_date(credential.revoked_at),
+        events=credentials.history(db.session(), credential.id),
+        problem=problem,
+        revoke_reason=revoke_reason,
+        reinstate_reason=reinstate_reason,
+        new_name=credential.candidate.name if new_name is None else new_name,
+        reissue_reason=reissue_reason,
+        reason_max=credentials.REASON_MAX,
+        name_max=credentials.NAME_MAX,
+    )
+    return html, status

@@ -202,7 +202,7 @@ def test_an_attempt_without_kwa_scores_says_no_report(
     app: Flask, ana: Candidate, dash: Dash
 ) -> None:
     attempts(app, ana, ("green", D(2026, 5, 4), True))
-    assert "No report" in text(module_block(dash(), "green"))
+    assert "No score per KWA" in text(module_block(dash(), "green"))
 
 
 # -- progress toward full certification ---------------------------------------------------------

@@ -1,0 +1,127 @@
+"""How long each document takes to render: `python -m shop.documents.timing`.
+
+Not a test: it renders every document once to warm up (fonts, templates, the mark), then
+`--runs` more times (10 by default) and prints the median milliseconds of each. The rows are
+built in memory (never saved), so it needs no database and no app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from shop.config import PROJECT_ROOT
+from shop.domain.program import Program, load_program
+from shop.models import Attempt, Candidate, Credential, Order, OrderItem
+
+from . import render
+
+SAMPLE_URL = "https://cpt.example.org/shop/verify/7KQ2-9XDM-4HTV-PA3R-W"
+_AT = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
+
+
+def sample_documents(program: Program) -> dict[str, Callable[[], bytes]]:
+    """A renderer of each document, for a made-up candidate (nothing touches a database)."""
+    candidate = Candidate(
+        id=1, reference="C-00001", name="Ana Lopez", email="ana@example.com", created_at=_AT
+    )
+
+    def credential(kind: str, module: str) -> Credential:
+        return Credential(
+            verify_id="7KQ2-9XDM-4HTV-PA3R-W",
+            candidate_id=1,
+            kind=kind,
+            module=module,
+            earned_on=dt.date(2026, 6, 1),
+            holder_name=candidate.name,
+            issued_at=_AT,
+            edition=1,
+        )
+
+    module = program.modules[0]
+    attempt = Attempt(
+        reference="A-00042",
+        candidate_id=1,
+        module=module.id,
+        taken_on=dt.date(2026, 6, 1),
+        score=81.0,
+        passed=True,
+        kwa_scores={kwa.slug: 55.0 + 5 * i for i, kwa in enumerate(module.kwas)},
+        recorded_at=_AT,
+    )
+    order = Order(
+        public_id="ord_0123456789abcdef",
+        candidate_id=1,
+        status="paid",
+        currency="usd",
+        total_cents=8000,
+        created_at=_AT,
+        paid_at=_AT,
+        updated_at=_AT,
+        shipping_address={
+            "name": "Ana Lopez",
+            "address": {
+                "line1": "1 Main St",
+                "city": "Dayton",
+                "state": "OH",
+                "postal_code": "45402",
+                "country": "US",
+            },
+        },
+        items=[
+            OrderItem(
+                sku="assessment-fee-quality",
+                kind="assessment_fee",
+                module="quality",
+                name="Quality Practices & Measurement assessment fee",
+                unit_price_cents=6000,
+                quantity=1,
+                physical=False,
+            ),
+            OrderItem(
+                sku="certificate-print-safety",
+                kind="certificate_print",
+                module="safety",
+                name="Safety certificate, printed",
+                unit_price_cents=2000,
+                quantity=1,
+                physical=True,
+            ),
+        ],
+    )
+    certificate = credential("module_certificate", module.id)
+    full = credential("full_certification", "")
+    return {
+        "certificate": lambda: render.certificate_pdf(certificate, program, SAMPLE_URL),
+        "full-certification": lambda: render.full_certification_pdf(full, program, SAMPLE_URL),
+        "wallet-card": lambda: render.wallet_card_pdf(full, program, SAMPLE_URL),
+        "diagnostic-report": lambda: render.diagnostic_report_pdf(
+            attempt, module, candidate, program
+        ),
+        "receipt": lambda: render.receipt_pdf(order, candidate, program),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="timed renders of each document")
+    parser.add_argument("--program", type=Path, default=PROJECT_ROOT / "content" / "program.toml")
+    args = parser.parse_args(argv)
+    program = load_program(args.program)
+    print(f"median of {args.runs} renders after one warm-up, per document")
+    for name, make in sample_documents(program).items():
+        size = len(make())  # warm-up
+        times = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            make()
+            times.append((time.perf_counter() - start) * 1000)
+        print(f"{name:20} {statistics.median(times):7.1f} ms  ({size / 1024:.0f} KiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Rate limits per client address (Flask-Limiter): the public verify pages and signing in.
+
+Counters live in Redis when `REDIS_URL` is set (every host behind the load balancer shares
+them; while Redis is unreachable, each process counts in its memory), else in this process's
+memory. `RATELIMIT_STORAGE_URI` is always set explicitly, so
+Flask-Limiter never falls back to memory silently. The limits are read from the config on each
+request, so a test can lower them on a running app:
+
+    VERIFY_RATE_LIMIT  the three verify routes together (the form, the page, the JSON-LD);
+                       a redirect (the form sending a valid id on, a non-canonical URL) is free
+    SIGNIN_RATE_LIMIT  asking for a sign-in link (POST /shop/signin)
+
+Past a limit the answer is 429 with a Retry-After header: a page, or JSON for the JSON-LD route.
+
+The key is the client's address as the WSGI server gives it (`request.remote_addr`): behind a
+reverse proxy, wrap the app in werkzeug's ProxyFix so that it is the client's, not the proxy's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response
+
+DEFAULTS = {
+    "VERIFY_RATE_LIMIT": "30 per minute",
+    "SIGNIN_RATE_LIMIT": "10 per hour",
+    "RATELIMIT_KEY_PREFIX": "cpt-shop",
+}
+# Endpoints that answer in JSON, so their 429 does too.
+JSON_ENDPOINTS = frozenset({"verify.credential_json"})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def init_app(app: Flask) -> None:
+    """Give `app` its own limiter (its own storage), with the verify and sign-in limits."""
+    from .web import signin, verify
+
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    # Redis down: count in this process's memory (same limits) rather than fail every lookup.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+
+    limiter = Limiter(get_remote_address)
+    limiter.shared_limit(
+        _verify_limit,
+        scope="verify",
+        deduct_when=lambda response: response.status_code not in REDIRECTS,
+    )(verify.blueprint)
+    limiter.limit(
+        _signin_limit,
+        methods=["POST"],
+        exempt_when=lambda: request.endpoint != "signin.start",
+    )(signin.blueprint)
+    limiter.init_app(app)
+    app.extensions["shop.limiter"] = limiter
+    app.register_error_handler(429, _too_many_requests)
+
+
+def limiter() -> Limiter:
+    """The current app's limiter."""
+    found: Limiter = current_app.extensions["shop.limiter"]
+    return found
+
+
+def _verify_limit() -> str:
+    return str(current_app.config["VERIFY_RATE_LIMIT"])
+
+
+def _signin_limit() -> str:
+    return str(current_app.config["SIGNIN_RATE_LIMIT"])
+
+
+def _too_many_requests(error: TooManyRequests) -> Response:
+    wait = _seconds_to_wait()
+    response: Response
+    if request.endpoint in JSON_ENDPOINTS:
+        response = jsonify(
+            error=f"Too many requests from your address: try again in {wait} seconds."
+        )
+    else:
+        response = Response(
+            render_template("shop/too_many_requests.html", wait=wait), mimetype="text/html"
+        )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _seconds_to_wait() -> int:
+    """Seconds until the limit that was hit lets this client in again (at least 1)."""
+    current = limiter().current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.window[0] - time.time()))

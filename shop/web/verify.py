@@ -1,0 +1,131 @@
+"""Public verification of a credential, for employers: /shop/verify and /shop/verify/<id>.
+
+Anyone may look an id up, without signing in. The page shows the holder's name as printed on
+the current document, the credential, the date it was earned and its status, and nothing else
+about the person. The same facts come as an Open Badges 3.0 credential (JSON-LD) at
+/shop/verify/<id>.json. Every route here is rate limited per client (shop.limits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from shop import db
+from shop.domain.verify_id import IdProblem, normalise
+from shop.models import Credential
+from shop.services import program
+from shop.services.credentials import credential_title, find_by_verify_id, open_badge
+
+blueprint = Blueprint("verify", __name__, url_prefix="/shop/verify")
+
+MESSAGES = {
+    IdProblem.MALFORMED: (
+        "That is not a verification id: it has 16 letters and digits and a check character, "
+        "like 7KQ2-9XDM-4HTV-PA3R-W."
+    ),
+    IdProblem.MISTYPED: "The check character does not match: one character was mistyped.",
+}
+NOT_FOUND = "No credential has this id"
+JSON_LD = "application/ld+json"
+
+
+def verify_url(verify_id: str) -> str:
+    """The public address of a credential's verify page (for documents, mail and LinkedIn).
+
+    Config SHOP_URL when set, else the host of the current request.
+    """
+    base = str(current_app.config["SHOP_URL"]).rstrip("/")
+    if has_request_context():
+        path = url_for("verify.credential", verify_id=verify_id)
+        return (base or request.host_url.rstrip("/")) + path
+    return f"{base}{blueprint.url_prefix}/{verify_id}"
+
+
+@blueprint.get("")
+def form() -> Response | tuple[str, int]:
+    """The form; with ?id=, the typed id is checked and sent on to its page."""
+    typed = request.args.get("id")
+    if typed is None:
+        return _form_page("", None, 200)
+    canonical = normalise(typed)
+    if isinstance(canonical, IdProblem):
+        return _form_page(typed, MESSAGES[canonical], 400)
+    return redirect(url_for("verify.credential", verify_id=canonical))
+
+
+@blueprint.get("/<verify_id>")
+def credential(verify_id: str) -> Response | tuple[str, int]:
+    found = _lookup(verify_id, "verify.credential")
+    if isinstance(found, Response):
+        return found
+    if isinstance(found, IdProblem):
+        status = 400 if found is IdProblem.MISTYPED else 404
+        return _form_page(verify_id, MESSAGES[found], status)
+    if found is None:
+        html = render_template("shop/verify_unknown.html", verify_id=verify_id)
+        return html, 404
+    html = render_template(
+        "shop/verify_credential.html",
+        credential=found,
+        title=credential_title(found, program.current()),
+        revoked_on=local_date(found.revoked_at),
+        json_url=url_for("verify.credential_json", verify_id=found.verify_id),
+    )
+    return _no_cache(Response(html, mimetype="text/html"))
+
+
+@blueprint.get("/<verify_id>.json")
+def credential_json(verify_id: str) -> Response | tuple[Response, int]:
+    found = _lookup(verify_id, "verify.credential_json")
+    if isinstance(found, Response):
+        return found
+    if isinstance(found, IdProblem):
+        status = 400 if found is IdProblem.MISTYPED else 404
+        return jsonify(error=MESSAGES[found]), status
+    if found is None:
+        return jsonify(error=f"{NOT_FOUND}."), 404
+    site_url = current_app.config["SITE_URL"] or program.current().site_url
+    badge = open_badge(
+        found, program.current(), verify_url=verify_url(found.verify_id), site_url=site_url
+    )
+    response = jsonify(badge)
+    response.mimetype = JSON_LD
+    return _no_cache(response)
+
+
+def _lookup(typed: str, endpoint: str) -> Credential | IdProblem | Response | None:
+    """The credential, what is wrong with the id, None, or a redirect to the canonical URL."""
+    canonical = normalise(typed)
+    if not isinstance(canonical, IdProblem) and canonical != typed:
+        return redirect(url_for(endpoint, verify_id=canonical), 301)
+    return find_by_verify_id(db.session(), typed)
+
+
+def local_date(moment: dt.datetime | None) -> dt.date | None:
+    """The program's calendar date of `moment` (the day staff revoked it, where they work)."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(current_app.config["TIME_ZONE"])).date()
+
+
+def _form_page(typed: str, problem: str | None, status: int) -> tuple[str, int]:
+    return render_template("shop/verify.html", typed=typed, problem=problem), status
+
+
+def _no_cache(response: Response) -> Response:
+    # The status may change (a revocation): caches must ask again every time.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
