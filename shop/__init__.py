@@ -11,9 +11,9 @@ from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import chrome, cli, db, limits, payments, web
+    from . import chrome, cli, db, limits, payments, security, web
     from .clock import system_clock
-    from .config import defaults, from_environment
+    from .config import ConfigError, defaults, from_environment, production_problems
     from .services import program
 
     app = Flask(__name__, static_folder=None, instance_path=str(_instance()))
@@ -21,7 +21,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(from_environment())
     app.config.update(config or {})
     app.config.setdefault("CLOCK", system_clock)
+    if app.config["SHOP_ENV"] == "production" and (problems := production_problems(app.config)):
+        raise ConfigError(problems)
     _secure_cookies(app)
+    security.init_app(app)
 
     program.init_app(app)
     db.init_app(app)

@@ -1,8 +1,14 @@
-"""Settings, from defaults, then the environment, then what create_app() is given."""
+"""Settings, from defaults, then the environment, then what create_app() is given.
+
+With SHOP_ENV=production, create_app() refuses to start (ConfigError, listing every problem)
+while a secret is missing or still has its development or offline value below, or while
+STRIPE_API_BASE points at the offline Stripe: see production_problems().
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +36,31 @@ ENVIRONMENT_KEYS = (
     "STRIPE_API_BASE",
     "VERIFY_RATE_LIMIT",
     "SIGNIN_RATE_LIMIT",
+    "RESULTS_API_RATE_LIMIT",
 )
+
+# The development values of the secrets: fine on a laptop, refused in production.
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key"
+DEVELOPMENT_RESULTS_API_SECRET = "development-only-results-secret"
+OFFLINE_STRIPE_SECRET_KEY = "sk_test_offline"
+OFFLINE_STRIPE_WEBHOOK_SECRET = "whsec_offline"
+SECRET_KEY_MIN_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (in production: a secret missing or left at its
+    development value). The message lists every problem found, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"the shop cannot start in production:\n{lines}")
 
 
 def defaults() -> dict[str, Any]:
     return {
         "SHOP_ENV": "development",
-        "SECRET_KEY": "development-only-secret-key",
+        "SECRET_KEY": DEVELOPMENT_SECRET_KEY,
         "DATABASE_URL": f"sqlite:///{INSTANCE / 'shop.sqlite3'}",
         "PROGRAM_FILE": PROJECT_ROOT / "content" / "program.toml",
         "CONTENT_DIR": PROJECT_ROOT / "content",
@@ -44,7 +68,7 @@ def defaults() -> dict[str, Any]:
         "SITE_URL": "",
         # The shop's own public address, for links in mail; "" means the request's host.
         "SHOP_URL": "",
-        "RESULTS_API_SECRET": "development-only-results-secret",
+        "RESULTS_API_SECRET": DEVELOPMENT_RESULTS_API_SECRET,
         "RESULTS_API_MAX_AGE_SECONDS": 300,
         "SIGN_IN_LINK_MINUTES": 15,
         # Calendar days (retake waits, the two-year window) are counted in this zone.
@@ -59,8 +83,8 @@ def defaults() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         # Stripe: live keys in production; in development and tests the offline fake
         # (python -m shop.payments.fake_stripe) at STRIPE_API_BASE with any sk_test_ key.
-        "STRIPE_SECRET_KEY": "sk_test_offline",
-        "STRIPE_WEBHOOK_SECRET": "whsec_offline",
+        "STRIPE_SECRET_KEY": OFFLINE_STRIPE_SECRET_KEY,
+        "STRIPE_WEBHOOK_SECRET": OFFLINE_STRIPE_WEBHOOK_SECRET,
         "STRIPE_API_BASE": "",
     }
 
@@ -72,3 +96,44 @@ def from_environment() -> dict[str, Any]:
     if "SMTP_STARTTLS" in found:
         found["SMTP_STARTTLS"] = found["SMTP_STARTTLS"].lower() in {"1", "true", "yes"}
     return found
+
+
+def production_problems(config: Mapping[str, Any]) -> list[str]:
+    """What makes `config` unfit for production (empty when it is fine).
+
+    Checked by create_app() when SHOP_ENV is "production": a missing secret, or one left at the
+    development or offline value that anyone can read in this file, would let anybody sign
+    session cookies, forge results or Stripe events.
+    """
+    problems = []
+    secret_key = str(config.get("SECRET_KEY") or "")
+    if not secret_key:
+        problems.append("SECRET_KEY is not set")
+    elif secret_key == DEVELOPMENT_SECRET_KEY:
+        problems.append("SECRET_KEY is the development default")
+    elif len(secret_key) < SECRET_KEY_MIN_LENGTH:
+        problems.append(
+            f"SECRET_KEY is shorter than {SECRET_KEY_MIN_LENGTH} characters "
+            '(make one with: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    stripe_key = str(config.get("STRIPE_SECRET_KEY") or "")
+    if not stripe_key:
+        problems.append("STRIPE_SECRET_KEY is not set")
+    elif stripe_key == OFFLINE_STRIPE_SECRET_KEY:
+        problems.append("STRIPE_SECRET_KEY is the offline Stripe's default")
+    webhook_secret = str(config.get("STRIPE_WEBHOOK_SECRET") or "")
+    if not webhook_secret:
+        problems.append("STRIPE_WEBHOOK_SECRET is not set")
+    elif webhook_secret == OFFLINE_STRIPE_WEBHOOK_SECRET:
+        problems.append("STRIPE_WEBHOOK_SECRET is the offline Stripe's default")
+    results_secret = str(config.get("RESULTS_API_SECRET") or "")
+    if not results_secret:
+        problems.append("RESULTS_API_SECRET is not set")
+    elif results_secret == DEVELOPMENT_RESULTS_API_SECRET:
+        problems.append("RESULTS_API_SECRET is the development default")
+    if config.get("STRIPE_API_BASE"):
+        problems.append(
+            f"STRIPE_API_BASE is set ({config['STRIPE_API_BASE']}): that is the offline Stripe; "
+            "production talks to the real Stripe, so leave it unset"
+        )
+    return problems

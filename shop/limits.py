@@ -1,4 +1,5 @@
-"""Rate limits per client address (Flask-Limiter): the public verify pages and signing in.
+"""Rate limits per client address (Flask-Limiter): the public verify pages, signing in and the
+results API.
 
 Counters live in Redis when `REDIS_URL` is set (every host behind the load balancer shares
 them; while Redis is unreachable, each process counts in its memory), else in this process's
@@ -9,8 +10,12 @@ request, so a test can lower them on a running app:
     VERIFY_RATE_LIMIT  the three verify routes together (the form, the page, the JSON-LD);
                        a redirect (the form sending a valid id on, a non-canonical URL) is free
     SIGNIN_RATE_LIMIT  asking for a sign-in link (POST /shop/signin)
+    RESULTS_API_RATE_LIMIT
+                       posting results (POST /shop/api/results), signed or not: a caller
+                       guessing signatures is slowed down as much as one sending too often
 
-Past a limit the answer is 429 with a Retry-After header: a page, or JSON for the JSON-LD route.
+Past a limit the answer is 429 with a Retry-After header: a page, or JSON for the JSON-LD route
+and the results API.
 
 The key is the client's address as the WSGI server gives it (`request.remote_addr`): behind a
 reverse proxy, wrap the app in werkzeug's ProxyFix so that it is the client's, not the proxy's.
@@ -30,16 +35,18 @@ from werkzeug.wrappers import Response
 DEFAULTS = {
     "VERIFY_RATE_LIMIT": "30 per minute",
     "SIGNIN_RATE_LIMIT": "10 per hour",
+    "RESULTS_API_RATE_LIMIT": "60 per minute",
     "RATELIMIT_KEY_PREFIX": "cpt-shop",
 }
 # Endpoints that answer in JSON, so their 429 does too.
-JSON_ENDPOINTS = frozenset({"verify.credential_json"})
+JSON_ENDPOINTS = frozenset({"verify.credential_json", "api.post_results"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def init_app(app: Flask) -> None:
-    """Give `app` its own limiter (its own storage), with the verify and sign-in limits."""
-    from .web import signin, verify
+    """Give `app` its own limiter (its own storage), with the verify, sign-in and results API
+    limits."""
+    from .web import api, signin, verify
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
@@ -58,6 +65,7 @@ def init_app(app: Flask) -> None:
         methods=["POST"],
         exempt_when=lambda: request.endpoint != "signin.start",
     )(signin.blueprint)
+    limiter.limit(_results_api_limit)(api.blueprint)
     limiter.init_app(app)
     app.extensions["shop.limiter"] = limiter
     app.register_error_handler(429, _too_many_requests)
@@ -75,6 +83,10 @@ def _verify_limit() -> str:
 
 def _signin_limit() -> str:
     return str(current_app.config["SIGNIN_RATE_LIMIT"])
+
+
+def _results_api_limit() -> str:
+    return str(current_app.config["RESULTS_API_RATE_LIMIT"])
 
 
 def _too_many_requests(error: TooManyRequests) -> Response:

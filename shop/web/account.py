@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, render_template
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from shop import db
-from shop.clock import now, today
+from shop.clock import today
+from shop.domain.program import Program
 from shop.models import Credential
 from shop.services import program
-from shop.services.credentials import ISSUER_NAME, credential_title, issue_credentials
+from shop.services.credentials import ISSUER_NAME, credential_title
 from shop.services.dashboard import dashboard
 
 from .session import current_candidate, signed_in
@@ -48,21 +49,22 @@ def dashboard_page() -> str:
 
 
 def _issued(candidate_id: int) -> list[Credential]:
-    """Every credential the candidate holds has its row and verify id once this returns.
+    return held_credentials(candidate_id, program.current())
 
-    Results normally issue them; this catches anything earlier. Two first visits racing meet
-    the unique key: the loser's transaction rolls back and the second try finds the rows.
+
+def held_credentials(candidate_id: int, the_program: Program) -> list[Credential]:
+    """The candidate's issued credentials (module certificates in program order, then full
+    certification), read only.
+
+    A GET changes nothing: credentials are issued when results are recorded (import, API,
+    demo seed). One the rules say is earned but that has no row yet has no verification id
+    to show, and no document, until then.
     """
-    for attempt in (1, 2):
-        try:
-            with db.transaction() as session:
-                return issue_credentials(
-                    session, candidate_id, now=now(), program=program.current()
-                )
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    rows = db.session().scalars(select(Credential).where(Credential.candidate_id == candidate_id))
+    order = {m.id: i for i, m in enumerate(the_program.modules)}
+    return sorted(
+        rows, key=lambda c: (c.kind != "module_certificate", order.get(c.module, len(order)))
+    )
 
 
 def linkedin_url(title: str, credential: Credential, url: str) -> str:

@@ -3,7 +3,9 @@
 Each download is allowed by the shop's own eligibility rules (shop.domain.eligibility, with
 the catalogue's free download items) and is only ever the signed-in candidate's own: another
 person's attempt or order, a credential not held, a revoked credential, all answer 404, the
-same as something that does not exist. The PDFs come from shop.documents.render.
+same as something that does not exist. Read only: a credential is printed with the verification
+id it was issued with when its results were recorded; one earned but not issued yet has no
+document (404) until it is. The PDFs come from shop.documents.render.
 """
 
 from __future__ import annotations
@@ -12,16 +14,14 @@ import re
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from shop import db
-from shop.clock import now, today
+from shop.clock import today
 from shop.documents import render
 from shop.domain.credentials import CredentialKind
 from shop.domain.eligibility import eligibility
 from shop.models import Attempt, Candidate, Credential, Order, OrderStatus
 from shop.services import program
-from shop.services.credentials import issue_credentials
 from shop.services.history import history_of
 
 from .session import current_candidate, signed_in
@@ -113,8 +113,8 @@ def _candidate() -> Candidate:
 def _held_credential(sku: str, kind: CredentialKind, module: str) -> Credential:
     """The candidate's valid credential that the catalogue item `sku` downloads, or 404.
 
-    The shop's rule decides first (the same `eligibility` as a purchase of the item); then
-    the credential's row is issued if it is new, so its verify id exists before it is printed.
+    The shop's rule decides first (the same `eligibility` as a purchase of the item); then the
+    credential's row, issued when the results were recorded, gives the verification id.
     """
     candidate = _candidate()
     the_program = program.current()
@@ -126,28 +126,18 @@ def _held_credential(sku: str, kind: CredentialKind, module: str) -> Credential:
     decision = eligibility(history_of(session, candidate.id), item, today(), the_program)
     if not decision.allowed:
         abort(404)
-    held = _issue(candidate.id)
-    for credential in held:
-        if credential.kind == kind.value and credential.module == module:
-            if credential.revoked_at is not None:
-                abort(404)  # a revoked credential has no document
-            return credential
-    abort(404)
-
-
-def _issue(candidate_id: int) -> list[Credential]:
-    """issue_credentials, committed; retried once if a racing request issued them first."""
-    session = db.session()
-    for last_try in (False, True):
-        try:
-            held = issue_credentials(session, candidate_id, now=now(), program=program.current())
-            session.commit()
-            return held
-        except IntegrityError:
-            session.rollback()
-            if last_try:
-                raise
-    raise AssertionError("unreachable")
+    credential = session.scalar(
+        select(Credential).where(
+            Credential.candidate_id == candidate.id,
+            Credential.kind == kind.value,
+            Credential.module == module,
+        )
+    )
+    if credential is None:
+        abort(404)  # earned, but not issued yet: no verification id to print
+    if credential.revoked_at is not None:
+        abort(404)  # a revoked credential has no document
+    return credential
 
 
 def _pdf(pdf: bytes, kind: str, identifier: str) -> Response:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from flask import redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from shop import db
@@ -31,7 +31,11 @@ def current_candidate() -> Candidate | None:
     candidate_id = session.get("candidate_id")
     if not isinstance(candidate_id, int):
         return None
-    return db.session().get(Candidate, candidate_id)
+    found = db.session().get(Candidate, candidate_id)
+    # Held for the request: the identity map keeps objects weakly, so without this reference
+    # the view's call after @signed_in's would query the candidate a second time.
+    g.current_candidate = found
+    return found
 
 
 def signed_in(view: Callable[P, R]) -> Callable[P, R | Response]:
@@ -47,10 +51,34 @@ def signed_in(view: Callable[P, R]) -> Callable[P, R | Response]:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """`target` if it is a path on this shop, else `fallback` (no open redirects)."""
-    if not target or "\\" in target or any(ord(c) < 32 for c in target):
-        return fallback
+    """`target` if it is a path on this shop, else `fallback` (no open redirects).
+
+    The value is checked as given and again after each round of percent-decoding, since a
+    browser, a proxy or a later redirect may decode it: `/shop/%2F%2Fevil.example` or
+    `/shop/%2e%2e/evil` are refused like `//evil.example` and `/shop/../evil`.
+    """
+    if not target or not set(target) <= _PRINTABLE_ASCII:
+        return fallback  # as given, a path of ours is printable ASCII (url_for encodes the rest)
+    seen = target
+    for _ in range(_DECODING_ROUNDS):
+        if not _own_path(seen):
+            return fallback
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
+    return fallback  # still decoding after that many rounds: nobody means that
+
+
+_DECODING_ROUNDS = 4
+_PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x21, 0x7F))
+
+
+def _own_path(target: str) -> bool:
+    """A path under /shop/ that stays there however a browser reads it."""
+    if "\\" in target or "//" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return False  # backslashes (read as slashes), `//host`, control characters
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/shop/") or "//" in target:
-        return fallback
-    return target
+    if parts.scheme or parts.netloc or not target.startswith("/shop/"):
+        return False
+    return not any(segment in (".", "..") for segment in parts.path.split("/"))

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from shop import db
 from shop.models import Candidate
+from shop.services import program
+from shop.services.credentials import issue_credentials
 
 D = dt.date
 
@@ -79,9 +81,12 @@ def dash(client: FlaskClient, ana: Candidate) -> Dash:
 
 
 def attempts(app: Flask, candidate: Candidate, *rows: tuple[str, dt.date, bool], **kw: Any) -> None:
+    """Record attempts and issue the credentials they earn, as a results import does."""
     with database(app) as session:
         for module, taken_on, passed in rows:
             add_attempt(session, candidate, module, taken_on, passed=passed, **kw)
+        now = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
+        issue_credentials(session, candidate.id, now=now, program=program.current())
 
 
 # -- nothing yet --------------------------------------------------------------------------------
@@ -304,8 +309,12 @@ def test_another_candidates_attempts_never_appear(app: Flask, ana: Candidate, da
         add_attempt(session, other, "quality", D(2026, 6, 12), passed=False, score=41.75)
         add_authorization(session, other, "green")
         add_attempt(session, ana, "processes", D(2026, 5, 1), passed=True, score=80)
+        now = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
+        (others,) = issue_credentials(session, other.id, now=now, program=program.current())
+        issue_credentials(session, ana.id, now=now, program=program.current())
     page = dash()
     assert "Bo Chen" not in page
+    assert others.verify_id not in page
     for trace in ("93.25", "41.75", "12.5", "April 7, 2026", "June 12, 2026", "authorization"):
         assert trace not in page
     for module in ("safety", "quality", "maintenance", "green"):

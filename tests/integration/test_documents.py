@@ -32,6 +32,8 @@ import sitegen.pdf
 from shop import db
 from shop.documents.qr import qr_svg
 from shop.models import Candidate, Credential, Order, OrderItem
+from shop.services import program
+from shop.services.credentials import issue_credentials
 from shop.web import documents
 from sitegen.app import STATIC
 
@@ -90,10 +92,17 @@ def sign_in_as(client: FlaskClient, candidate: Candidate) -> None:
         session["candidate_id"] = candidate.id
 
 
+def issue(session: Session, candidate: Candidate) -> None:
+    """Issue the candidate's credentials, as recording results does (the pages only read them)."""
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    issue_credentials(session, candidate.id, now=now, program=program.current())
+
+
 def add_certified(session: Session, name: str = "Ana Lopez", email: str | None = None) -> Candidate:
     candidate = add_candidate(session, name=name, email=email)
     for module, day in PASSES.items():
         add_attempt(session, candidate, module, day, passed=True)
+    issue(session, candidate)
     return candidate
 
 
@@ -464,6 +473,7 @@ def test_full_certification_not_yet_earned(app: Flask, client: FlaskClient) -> N
         for module in ("safety", "quality", "processes"):
             add_attempt(session, cy, module, PASSES[module], passed=True)
         add_attempt(session, cy, "maintenance", D(2026, 5, 20), passed=False)
+        issue(session, cy)
     sign_in_as(client, cy)
 
     assert client.get(f"{PREFIX}/full-certification.pdf").status_code == 404

@@ -397,6 +397,10 @@ def test_the_session_cookie_is_secure_outside_development(
             TESTING=testing,
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=inbox[1],
+            # Production refuses to start with development secrets (shop.config.ConfigError).
+            SECRET_KEY="test-secret-key-long-enough-for-production",
+            STRIPE_SECRET_KEY="sk_test_signin",
+            STRIPE_WEBHOOK_SECRET="whsec_test_signin",
         )
     )
     try:

@@ -426,12 +426,16 @@ def test_a_rejected_import_issues_nothing(app: Flask) -> None:
 def test_the_dashboard_shows_each_id_its_page_and_a_linkedin_link(
     app: Flask, client: FlaskClient
 ) -> None:
-    # Attempts put in directly, as if recorded before credentials existed: the dashboard issues.
+    # Attempts put in directly, as if recorded before credentials existed: the dashboard only
+    # reads, so it shows no id (and issues none) until they are issued, as an import does.
     passes = (("safety", D(2025, 11, 3)), ("green", D(2026, 5, 5)))
     candidate_id, _ = holder(app, passes, issue=False)
+    sign_in_as(client, candidate_id)
+    before = client.get("/shop/account").text
+    assert "/shop/verify/" not in before and "linkedin.com" not in before
     with database(app) as session:
         assert held(session) == {}
-    sign_in_as(client, candidate_id)
+        issue_credentials(session, candidate_id, now=NOW, program=program.current())
     page = client.get("/shop/account").text
     with database(app) as session:
         ids = held(session)
@@ -453,7 +457,7 @@ def test_the_dashboard_shows_each_id_its_page_and_a_linkedin_link(
         "certUrl": [f"http://localhost/shop/verify/{safety}"],
         "certId": [safety],
     }
-    # Visiting again issues nothing new.
+    # Visiting again changes nothing.
     client.get("/shop/account")
     with database(app) as session:
         assert held(session) == ids
