@@ -1,14 +1,18 @@
 """How long each document takes to render: `python -m shop.documents.timing`.
 
 Not a test: it renders every document once to warm up (fonts, templates, the mark), then
-`--runs` more times (10 by default) and prints the median milliseconds of each. The rows are
-built in memory (never saved), so it needs no database and no app.
+`--runs` more times (10 by default) and prints the median milliseconds of each, the site's KWA
+document of one module too. With `--batch N` it then renders N different certificates on 1
+and on 2 processes and prints the wall time of each batch. The rows are built in memory (never
+saved), so it needs no database and no app.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
@@ -106,21 +110,79 @@ def sample_documents(program: Program) -> dict[str, Callable[[], bytes]]:
     }
 
 
+def kwa_document(module_id: str) -> Callable[[], bytes]:
+    """The site's KWA document of one module, rendered afresh each time (no cache)."""
+    from sitegen.app import create_app
+
+    app = create_app({"PDF_CACHE_DIR": None})
+    client = app.test_client()
+
+    def make() -> bytes:
+        pdf: bytes = client.get(f"/documents/kwa-{module_id}.pdf").data
+        return pdf
+
+    return make
+
+
+@functools.cache
+def _program() -> Program:
+    return load_program(PROJECT_ROOT / "content" / "program.toml")
+
+
+def _certificate(number: int) -> int:
+    """Render the certificate of made-up holder `number`; returns its size (worker function)."""
+    program = _program()
+    credential = Credential(
+        verify_id=f"{number:04d}-9XDM-4HTV-PA3R-W",
+        candidate_id=number,
+        kind="module_certificate",
+        module=program.modules[number % len(program.modules)].id,
+        earned_on=dt.date(2026, 6, 1),
+        holder_name=f"Holder Number {number}",
+        issued_at=_AT,
+        edition=1,
+    )
+    return len(render.certificate_pdf(credential, program, SAMPLE_URL))
+
+
+def batch(count: int, processes: int) -> float:
+    """Seconds to render `count` different certificates on `processes` processes."""
+    start = time.perf_counter()
+    if processes == 1:
+        for number in range(count):
+            _certificate(number)
+    else:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            pool.map(_certificate, range(count), chunksize=10)
+    return time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="timed renders of each document")
+    parser.add_argument("--batch", type=int, default=0, help="also render N certificates")
     parser.add_argument("--program", type=Path, default=PROJECT_ROOT / "content" / "program.toml")
     args = parser.parse_args(argv)
     program = load_program(args.program)
     print(f"median of {args.runs} renders after one warm-up, per document")
-    for name, make in sample_documents(program).items():
+    documents = sample_documents(program)
+    documents[f"kwa-{program.modules[0].id} (site)"] = kwa_document(program.modules[0].id)
+    for name, make in documents.items():
         size = len(make())  # warm-up
         times = []
         for _ in range(args.runs):
             start = time.perf_counter()
             make()
             times.append((time.perf_counter() - start) * 1000)
-        print(f"{name:20} {statistics.median(times):7.1f} ms  ({size / 1024:.0f} KiB)")
+        print(f"{name:22} {statistics.median(times):7.1f} ms  ({size / 1024:.0f} KiB)")
+    if args.batch:
+        _certificate(0)  # warm-up before forking, so both runs start from the same state
+        for processes in (1, 2):
+            seconds = batch(args.batch, processes)
+            print(
+                f"{args.batch} certificates on {processes} process(es): {seconds:6.1f} s "
+                f"({args.batch / seconds:.1f} per second)"
+            )
 
 
 if __name__ == "__main__":
