@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := chromium fonts-dejavu-core
 .PHONY: help install run build test lint format bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 install: $(INSTALLED) node_modules/.installed ## create .venv, install the project and the Debian packages it needs
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -58,3 +58,14 @@ bench: install ## time the site build (results in build/bench/)
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+# Load and benchmark runs of the shop under gunicorn on 127.0.0.1 (shop/loadtest).
+.PHONY: reliability shop-bench
+
+reliability: install ## locust against gunicorn, SQLite and PostgreSQL: docs/reliability.md (~6 min)
+	$(BIN)/python -m shop.loadtest reliability
+
+shop-bench: install ## wrk: shop pages beside a bare Flask route: docs/shop-performance.md
+	@command -v wrk >/dev/null 2>&1 || { echo "installing Debian package: wrk"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m shop.loadtest bench
