@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from .gateway import StripeGateway, make_client
+from .gateway import TIMEOUT_SECONDS, StripeGateway, make_client
 
 
 def init_app(app: Flask) -> None:
-    """The gateway for live Stripe, or for the offline fake when STRIPE_API_BASE names it."""
-    client = make_client(app.config["STRIPE_SECRET_KEY"], app.config["STRIPE_API_BASE"] or None)
+    """The gateway for live Stripe, or for the offline fake when STRIPE_API_BASE names it.
+
+    STRIPE_TIMEOUT_SECONDS (default gateway.TIMEOUT_SECONDS) bounds each request to Stripe.
+    """
+    client = make_client(
+        app.config["STRIPE_SECRET_KEY"],
+        app.config["STRIPE_API_BASE"] or None,
+        timeout=float(app.config.get("STRIPE_TIMEOUT_SECONDS") or TIMEOUT_SECONDS),
+    )
     app.extensions["payments.gateway"] = StripeGateway(client)
 
 

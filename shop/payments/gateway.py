@@ -13,7 +13,9 @@ from typing import Any
 
 import stripe
 
-# How long one Stripe request may take before the shop gives up and says "try again".
+# How long one Stripe request may take before the shop gives up and says "try again"
+# (config STRIPE_TIMEOUT_SECONDS overrides it). The stripe library retries twice, so a
+# checkout waits at most about three times this, plus its back-off, before saying so.
 TIMEOUT_SECONDS = 10
 
 
@@ -44,13 +46,18 @@ class CheckoutSession:
     shipping: Mapping[str, Any] | None
 
 
-def make_client(secret_key: str, api_base: str | None = None) -> stripe.StripeClient:
-    """A client for live Stripe, or for the offline fake when `api_base` names it."""
+def make_client(
+    secret_key: str, api_base: str | None = None, *, timeout: float = TIMEOUT_SECONDS
+) -> stripe.StripeClient:
+    """A client for live Stripe, or for the offline fake when `api_base` names it.
+
+    `timeout` is in seconds, per request (each retry gets it again).
+    """
     addresses: Any = {"api": api_base} if api_base else None
     return stripe.StripeClient(
         secret_key,
         base_addresses=addresses,
-        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+        http_client=stripe.RequestsClient(timeout=timeout),
         max_network_retries=2,
     )
 
@@ -139,19 +146,97 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[s
     """
     if not signature:
         raise WebhookError("no Stripe-Signature header")
+    if not signature.isascii():
+        # Stripe signs with hex digests; the library's compare_digest raises TypeError (a 500)
+        # on a non-ASCII header instead of refusing it.
+        raise WebhookError("bad signature: the Stripe-Signature header is not ASCII")
     try:
         event = stripe.Webhook.construct_event(payload, signature, secret)
     except stripe.SignatureVerificationError as error:
         raise WebhookError(f"bad signature: {error.user_message or error}") from error
     except ValueError as error:
         raise WebhookError(f"not a Stripe event: {error}") from error
+    except (AttributeError, TypeError) as error:
+        # Signed, but JSON that is not an object (null, a list, a number): the library trips.
+        raise WebhookError("not a Stripe event: the body is not a JSON object") from error
     result: dict[str, Any] = event.to_dict()
+    data = result.get("data")
+    if (
+        not _is_id(result.get("id"))
+        or not isinstance(result.get("type"), str)
+        or not isinstance(data, dict)
+        or not isinstance(data.get("object"), dict)
+    ):
+        raise WebhookError("not a Stripe event: it needs an id, a type and a data.object")
+    if _has_nul(result):
+        raise WebhookError("not a Stripe event: it has a NUL character in it")
     return result
 
 
 def session_from_event(data_object: Mapping[str, Any]) -> CheckoutSession:
-    """The Checkout Session carried in a webhook event's data.object."""
+    """The Checkout Session carried in a webhook event's data.object.
+
+    Raises WebhookError when it does not have a Checkout Session's shape: the signature says
+    the event is Stripe's, but nothing malformed is let through to the database.
+    """
+    problem = _session_shape_problem(data_object)
+    if problem:
+        raise WebhookError(f"the event's data.object is not a Checkout Session: {problem}")
     return _from_mapping(data_object)
+
+
+# The longest id the shop stores (StripeEvent.id, Order.checkout_session_id and
+# Order.payment_intent_id are 255 characters); Stripe's are far shorter.
+MAX_ID_LENGTH = 255
+
+
+def _is_id(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character is anywhere in the decoded JSON (PostgreSQL refuses them)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _session_shape_problem(data: Mapping[str, Any]) -> str | None:
+    if not _is_id(data.get("id")):
+        return "its id is missing or not an id"
+    for key in ("status", "payment_status", "url"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} is not a string"
+    intent = data.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    if intent is not None and not _is_id(intent):
+        return "payment_intent is not an id"
+    amount = data.get("amount_total")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
+        return "amount_total is not a whole number of cents"
+    metadata = data.get("metadata")
+    if metadata is not None and (
+        not isinstance(metadata, Mapping) or not all(isinstance(v, str) for v in metadata.values())
+    ):
+        return "metadata is not an object of strings"
+    for key in ("shipping_details", "collected_information"):
+        if data.get(key) is not None and not isinstance(data[key], Mapping):
+            return f"{key} is not an object"
+    shipping = (data.get("collected_information") or {}).get("shipping_details")
+    if shipping is not None and not isinstance(shipping, Mapping):
+        return "collected_information.shipping_details is not an object"
+    return None
 
 
 def _session(session: Any) -> CheckoutSession:

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -354,6 +355,10 @@ def _json_record(
         if not isinstance(value, str):
             checks.fail(f"{key} must be a string, not {_json_kind(value)}")
             return None
+        if _SURROGATE.search(value):
+            # JSON may escape half of a character ("\\udfff"); no database can store it.
+            checks.fail(f"{key} is not valid Unicode text (it has a lone surrogate)")
+            return None
         return value.strip()
 
     attempt_id = _identifier(string("attempt_id"), "attempt_id", checks)
@@ -467,12 +472,22 @@ def _email(value: str | None, checks: _Checks) -> str | None:
     if len(value) > MAX_EMAIL_LENGTH:
         checks.fail(f"email is longer than {MAX_EMAIL_LENGTH} characters")
         return None
+    problem = _email_problem(value)
+    if problem is not None:
+        checks.fail(f"email {value!r} is not a valid address ({problem})")
+        return None
+    return value.lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def _email_problem(value: str) -> str | None:
+    """Why `value` is not an email address, or None. Remembered: a file names a candidate's
+    address on each of their rows, and checking one costs more than reading the rest of a row."""
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
-        checks.fail(f"email {value!r} is not a valid address ({error})")
-        return None
-    return value.lower()
+        return str(error)
+    return None
 
 
 def _module(value: str | None, program: Program, checks: _Checks) -> Module | None:
@@ -523,7 +538,12 @@ def _json_percent(value: Any, label: str, checks: _Checks) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         checks.fail(f"{label} must be a number, not {_json_kind(value)}")
         return None
-    return _in_range(float(value), repr(value), label, checks)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past what a float holds (JSON allows any length)
+        checks.fail(f"{label} is out of range (expected a percent from 0 to 100)")
+        return None
+    return _in_range(number, repr(value), label, checks)
 
 
 def _in_range(number: float, shown: str, label: str, checks: _Checks) -> float | None:
@@ -802,51 +822,92 @@ def _apply(
         (r for r in records if r.attempt_id not in recorded),
         key=lambda r: (r.taken_on, r.attempt_id),
     )
-    attempts = [
-        Attempt(
-            reference=r.attempt_id,
-            candidate_id=candidates[r.candidate_id].id,
-            module=r.module,
-            taken_on=r.taken_on,
-            score=r.score,
-            passed=r.passed,
-            kwa_scores=dict(r.kwa_scores),
-            recorded_at=now,
-        )
-        for r in new
-    ]
-    session.add_all(attempts)
-    session.flush()
-
-    used = _use_authorizations(session, attempts, now)
+    used = _record_attempts(session, new, {r: c.id for r, c in candidates.items()}, now)
     # Every credential the batch's candidates now hold gets its row and verify id (idempotent).
     for reference in sorted(candidates):
         issue_credentials(session, candidates[reference].id, now=now, program=program)
-    if attempts:
+    if new:
         session.add(
             ResultsImport(
                 source=source[:MAX_SOURCE_LENGTH],
                 digest=digest(records),
                 records=len(records),
-                created=len(attempts),
+                created=len(new),
                 received_at=now,
             )
         )
     session.flush()
     return ImportSummary(
         records=len(records),
-        created=len(attempts),
-        already_recorded=len(records) - len(attempts),
+        created=len(new),
+        already_recorded=len(records) - len(new),
         authorizations_used=used,
         candidates_created=created_candidates,
         candidates_updated=updated_candidates,
     )
 
 
-def _use_authorizations(session: Session, attempts: list[Attempt], now: dt.datetime) -> int:
-    """Each new attempt, oldest first, uses its candidate's oldest unused authorization for it."""
+_ATTEMPT_TABLE = cast(Table, Attempt.__table__)  # a declarative model's table
+
+
+def _record_attempts(
+    session: Session,
+    new: Sequence[ResultRecord],
+    candidate_ids: Mapping[str, int],
+    now: dt.datetime,
+) -> int:
+    """Insert the new attempts, oldest first, a chunk at a time; returns authorizations used.
+
+    Each new attempt uses its candidate's oldest unused authorization for its module. Rows go in
+    with bulk INSERTs and no ORM object is kept for them, so a file of 200,000 rows costs the
+    records it was read into and one chunk, not 200,000 tracked objects.
+    """
+    unused = _unused_authorizations(session, sorted({candidate_ids[r.candidate_id] for r in new}))
+    used = 0
+    for chunk in _chunks(new):
+        session.execute(
+            insert(_ATTEMPT_TABLE),  # Core: no ORM bookkeeping per row
+            [
+                {
+                    "reference": r.attempt_id,
+                    "candidate_id": candidate_ids[r.candidate_id],
+                    "module": r.module,
+                    "taken_on": r.taken_on,
+                    "score": r.score,
+                    "passed": r.passed,
+                    "kwa_scores": dict(r.kwa_scores),
+                    "recorded_at": now,
+                }
+                for r in chunk
+            ],
+        )
+        waiting = [r for r in chunk if unused.get((candidate_ids[r.candidate_id], r.module))]
+        if not waiting:
+            continue
+        ids: dict[str, int] = {
+            reference: attempt_id
+            for reference, attempt_id in session.execute(
+                select(Attempt.reference, Attempt.id).where(
+                    Attempt.reference.in_([r.attempt_id for r in waiting])
+                )
+            )
+        }
+        for record in waiting:  # still oldest first
+            queue = unused[(candidate_ids[record.candidate_id], record.module)]
+            if queue:
+                authorization = queue.pop(0)
+                authorization.used_by_attempt_id = ids[record.attempt_id]
+                authorization.used_at = now
+                used += 1
+    return used
+
+
+def _unused_authorizations(
+    session: Session, candidate_ids: Sequence[int]
+) -> dict[tuple[int, str], list[Authorization]]:
+    """{(candidate id, module): unused authorizations, oldest first}, locked for this import."""
     unused: dict[tuple[int, str], list[Authorization]] = {}
-    for chunk in _chunks(sorted({a.candidate_id for a in attempts})):
+    for chunk in _chunks(candidate_ids):
         for authorization in session.scalars(
             select(Authorization)
             .where(
@@ -859,38 +920,40 @@ def _use_authorizations(session: Session, attempts: list[Attempt], now: dt.datet
             unused.setdefault((authorization.candidate_id, authorization.module), []).append(
                 authorization
             )
-    used = 0
-    for attempt in attempts:
-        waiting = unused.get((attempt.candidate_id, attempt.module))
-        if waiting:
-            authorization = waiting.pop(0)
-            authorization.used_by_attempt_id = attempt.id
-            authorization.used_at = now
-            used += 1
-    return used
+    return unused
 
 
 def digest(records: Iterable[ResultRecord]) -> str:
-    """sha256 of the records in a canonical form: the same records give the same digest."""
-    canonical = sorted(
-        (
-            {
-                "attempt_id": r.attempt_id,
-                "candidate_id": r.candidate_id,
-                "name": r.name,
-                "email": r.email,
-                "module": r.module,
-                "date": r.taken_on.isoformat(),
-                "score": r.score,
-                "passed": r.passed,
-                "kwa_scores": r.kwa_scores,
-            }
-            for r in records
-        ),
-        key=lambda r: str(r["attempt_id"]),
-    )
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """sha256 of the records in a canonical form: the same records give the same digest.
+
+    The canonical form is the JSON list of the records sorted by attempt id (sorted keys, no
+    spaces); it is hashed a chunk of records at a time, never built whole in memory.
+    """
+    hasher = hashlib.sha256(b"[")
+    for number, chunk in enumerate(_chunks(sorted(records, key=lambda r: r.attempt_id))):
+        text = _CANONICAL_JSON.encode(
+            [
+                {
+                    "attempt_id": r.attempt_id,
+                    "candidate_id": r.candidate_id,
+                    "name": r.name,
+                    "email": r.email,
+                    "module": r.module,
+                    "date": r.taken_on.isoformat(),
+                    "score": r.score,
+                    "passed": r.passed,
+                    "kwa_scores": r.kwa_scores,
+                }
+                for r in chunk
+            ]
+        )
+        # The chunk's items without its brackets: the bytes of one list over every chunk.
+        hasher.update((b"," if number else b"") + text[1:-1].encode("utf-8"))
+    hasher.update(b"]")
+    return hasher.hexdigest()
+
+
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:

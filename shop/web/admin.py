@@ -25,6 +25,9 @@ from shop.services import credentials, program, staff
 from .session import current_candidate
 from .verify import local_date, verify_url
 
+# Longer searches find nothing more, and SQLite refuses LIKE patterns past 50,000 characters.
+MAX_SEARCH = 200
+
 blueprint = Blueprint("admin", __name__, url_prefix="/shop/admin")
 
 P = ParamSpec("P")
@@ -118,7 +121,7 @@ def _render_order(
     return html, status
 
 
-@blueprint.route("/shipments/<int:shipment_id>/ship", methods=["POST"])
+@blueprint.route("/shipments/<int(max=2147483647):shipment_id>/ship", methods=["POST"])
 @staff_only
 def ship(shipment_id: int) -> Response | tuple[str, int]:
     note = request.form.get("note", "")
@@ -184,7 +187,7 @@ def shipping() -> str:
 @blueprint.route("/credentials")
 @staff_only
 def credentials_page() -> str:
-    query = request.args.get("q", "")
+    query = request.args.get("q", "")[:MAX_SEARCH]
     return render_template(
         "shop/admin/credentials.html",
         candidate=_staff(),

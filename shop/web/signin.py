@@ -48,7 +48,7 @@ class ConfirmForm(FlaskForm):  # type: ignore[misc]
 
 @blueprint.route("/signin", methods=["GET", "POST"])
 def start() -> Response | tuple[str, int]:
-    form = EmailForm()
+    form = EmailForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
@@ -89,7 +89,7 @@ def sent() -> str:
 @blueprint.route("/signin/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> str | Response | tuple[str, int]:
     # The link only shows a button: mail scanners that fetch links must not spend the token.
-    form = ConfirmForm()
+    form = ConfirmForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
         return render_template("shop/signin_confirm.html", form=form)

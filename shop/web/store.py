@@ -159,6 +159,8 @@ def _urls(order: Order) -> tuple[str, str]:
 
 
 def _own_order(public_id: str, candidate: Candidate) -> Order:
+    if "\x00" in public_id or len(public_id) > 64:
+        abort(404)  # no order has such an id, and PostgreSQL refuses NUL in a query (a 500)
     order = db.session().scalars(select(Order).where(Order.public_id == public_id)).first()
     if order is None or order.candidate_id != candidate.id:
         abort(404)  # another person's order does not exist, as far as this candidate knows
