@@ -1,4 +1,4 @@
-"""Command line: `python -m sitegen build|serve`."""
+"""Command line: `python -m sitegen build|serve|corpus`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .app import DEFAULT_CONTENT, TEMPLATES
+from . import DEFAULT_CONTENT, TEMPLATES
 from .build import BuildError, build
 from .content import ContentError
 
@@ -18,13 +18,23 @@ DEFAULT_CACHE = DEFAULT_CONTENT.parent / "build" / "cache"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sitegen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    build_cmd = commands.add_parser("build", help="build the static site")
+    build_cmd = commands.add_parser(
+        "build", help="build a content folder (the program site, or a plain folder of pages/)"
+    )
     build_cmd.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
     build_cmd.add_argument("--out", type=Path, default=DEFAULT_OUT)
     build_cmd.add_argument("--no-search", action="store_true", help="skip the pagefind index")
     build_cmd.add_argument(
-        "--cache", type=Path, default=DEFAULT_CACHE, help="where rendered documents are kept"
+        "--cache", type=Path, default=DEFAULT_CACHE, help="where rendered pages and PDFs are kept"
     )
+    build_cmd.add_argument("--no-cache", action="store_true", help="render everything anew")
+    build_cmd.add_argument("--templates", type=Path, default=None, help=f"default: {TEMPLATES}")
+    build_cmd.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: CPUs)"
+    )
+    corpus_cmd = commands.add_parser("corpus", help="write the synthetic benchmark corpus")
+    corpus_cmd.add_argument("--pages", type=int, required=True)
+    corpus_cmd.add_argument("--out", type=Path, required=True)
     serve_cmd = commands.add_parser("serve", help="serve the site, re-reading content on change")
     serve_cmd.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
     serve_cmd.add_argument("--search-dir", type=Path, default=DEFAULT_OUT / "pagefind")
@@ -32,14 +42,28 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
     if args.command == "build":
-        return _build(args.content, args.out, args.cache, search=not args.no_search)
+        cache = None if args.no_cache else args.cache
+        return _build(args.content, args.out, cache, args.templates, args.jobs, not args.no_search)
+    if args.command == "corpus":
+        from .corpus import write_corpus
+
+        written = write_corpus(args.pages, args.out)
+        print(f"wrote {len(written)} pages under {args.out / 'pages'}")
+        return 0
     return _serve(args.content, args.search_dir, args.host, args.port)
 
 
-def _build(content: Path, out: Path, cache: Path, *, search: bool) -> int:
+def _build(
+    content: Path,
+    out: Path,
+    cache: Path | None,
+    templates: Path | None,
+    jobs: int | None,
+    search: bool,
+) -> int:
     started = time.perf_counter()
     try:
-        result = build(content, out, search=search, cache_dir=cache / "documents")
+        result = build(content, out, search=search, cache_dir=cache, templates=templates, jobs=jobs)
     except ContentError as error:
         print(f"content error:\n{error}", file=sys.stderr)
         return 1
@@ -49,7 +73,8 @@ def _build(content: Path, out: Path, cache: Path, *, search: bool) -> int:
     seconds = time.perf_counter() - started
     print(
         f"built {result.pages} pages and {result.documents} PDF documents "
-        f"({result.files} files) into {result.out_dir} in {seconds:.1f} s"
+        f"({result.files} files, {result.rendered} rendered, {result.written} written) "
+        f"into {result.out_dir} in {seconds:.2f} s"
     )
     return 0
 

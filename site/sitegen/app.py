@@ -1,11 +1,12 @@
-"""The site as a Flask app: every page is a route, frozen to files by `sitegen.build`."""
+"""The site as a Flask app, one route per kind of page; `sitegen.build` renders the same views."""
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,11 @@ from typing import Any
 from flask import Flask, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 
+from . import DEFAULT_CONTENT as DEFAULT_CONTENT
+from . import STATIC as STATIC
+from . import TEMPLATES as TEMPLATES
 from .content import Site, Source, load_site
-from .pdf import PdfCache, html_to_pdf
-from .render import BodyRenderer, Rendered, money, ordinal, prefix_ids
-
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # site/
-TEMPLATES = PACKAGE_ROOT / "templates"
-STATIC = PACKAGE_ROOT / "static"
-DEFAULT_CONTENT = PACKAGE_ROOT.parent / "content"
+from .render import Body, BodyRenderer, Rendered, View, configure_jinja
 
 
 @dataclass
@@ -89,14 +87,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         CONTENT_DIR=DEFAULT_CONTENT, LIVE_RELOAD=False, SEARCH_DIR=None, PDF_CACHE_DIR=None
     )
     app.config.update(config or {})
-    app.jinja_env.undefined = __import__("jinja2").StrictUndefined
-    app.jinja_env.filters["money"] = money
-    app.jinja_env.filters["ordinal"] = ordinal
-    app.jinja_env.filters["prefix_ids"] = prefix_ids
+    configure_jinja(app.jinja_env)
     state = SiteState(Path(app.config["CONTENT_DIR"]), bool(app.config["LIVE_RELOAD"]))
     app.extensions["sitegen"] = state
-    cache_dir = app.config["PDF_CACHE_DIR"]
-    app.extensions["sitegen.pdf_cache"] = PdfCache(Path(cache_dir) if cache_dir else None, STATIC)
     app.context_processor(_template_globals)
     _register_routes(app)
     return app
@@ -122,96 +115,113 @@ def _body(source: Source) -> Markup:
     return Markup(state().body(source).html)
 
 
+# -- the views: what each URL shows, for the Flask app and for the build's own renderer -----------
+
+
+def _home(site: Site, body: Body) -> View:
+    page = site.pages["index"]
+    return View("home.html", {"page": page, "body": body(page.source)})
+
+
+def _page(site: Site, body: Body, name: str) -> View:
+    found = site.pages.get(name)
+    if found is None or name == "index":
+        abort(404)
+    return View("page.html", {"page": found, "body": body(found.source)})
+
+
+def _modules(site: Site, body: Body) -> View:
+    return View("modules.html", {})
+
+
+def _module(site: Site, body: Body, module_id: str) -> View:
+    found = site.modules.get(module_id)
+    if found is None:
+        abort(404)
+    context = {"page": found, "body": body(found.source), "kwas": site.kwas_of(module_id)}
+    return View("module.html", context)
+
+
+def _kwa(site: Site, body: Body, module_id: str, kwa_slug: str) -> View:
+    found = site.kwas.get((module_id, kwa_slug))
+    if found is None:
+        abort(404)
+    siblings = site.kwas_of(module_id)
+    index = siblings.index(found)
+    context = {
+        "page": found,
+        "body": body(found.source),
+        "previous": siblings[index - 1] if index > 0 else None,
+        "next": siblings[index + 1] if index + 1 < len(siblings) else None,
+        "number": index + 1,
+    }
+    return View("kwa.html", context)
+
+
+def _blog(site: Site, body: Body) -> View:
+    return View("blog.html", {})
+
+
+def _post(site: Site, body: Body, slug: str) -> View:
+    found = next((p for p in site.posts if p.slug == slug), None)
+    if found is None:
+        abort(404)
+    return View("post.html", {"page": found, "body": body(found.source)})
+
+
+def _feed(site: Site, body: Body) -> View:
+    bodies = {p.slug: body(p.source) for p in site.posts}
+    return View("feed.xml", {"bodies": bodies}, filename="feed.xml")
+
+
+def _module_document(site: Site, body: Body, module_id: str) -> View:
+    if module_id != "all" and module_id not in site.modules:
+        abort(404)
+    chosen = list(site.modules.values()) if module_id == "all" else [site.modules[module_id]]
+    sections = [(m, [(k, body(k.source)) for k in site.kwas_of(m.module.id)]) for m in chosen]
+    title = "All modules" if module_id == "all" else chosen[0].title
+    return View("documents/kwa.html", {"title": title, "sections": sections}, document=True)
+
+
+def _search(site: Site, body: Body) -> View:
+    return View("search.html", {})
+
+
+def _sitemap(site: Site, body: Body) -> View:
+    return View("sitemap.xml", {"urls": page_urls(site)}, filename="sitemap.xml")
+
+
+def _robots(site: Site, body: Body) -> View:
+    return View("robots.txt", {}, filename="robots.txt")
+
+
+def _not_found_page(site: Site, body: Body) -> View:
+    return View("404.html", {})
+
+
+# Every page of the site: its address and its view. The build renders each URL that
+# page_urls() and document_urls() list, plus the files of FILE_ENDPOINTS.
+ROUTES: dict[str, tuple[str, Callable[..., View]]] = {
+    "home": ("/", _home),
+    "page": ("/<name>/", _page),
+    "modules": ("/modules/", _modules),
+    "module": ("/modules/<module_id>/", _module),
+    "kwa": ("/modules/<module_id>/<kwa_slug>/", _kwa),
+    "blog": ("/blog/", _blog),
+    "post": ("/blog/<slug>/", _post),
+    "feed": ("/blog/feed.xml", _feed),
+    "module_document": ("/documents/kwa-<module_id>.pdf", _module_document),
+    "search": ("/search/", _search),
+    "sitemap": ("/sitemap.xml", _sitemap),
+    "robots": ("/robots.txt", _robots),
+    "not_found_page": ("/404.html", _not_found_page),
+}
+FILE_ENDPOINTS = ("feed", "sitemap", "robots", "not_found_page")
+
+
 def _register_routes(app: Flask) -> None:
-    @app.route("/")
-    def home() -> str:
-        page = state().site.pages["index"]
-        return render_template("home.html", page=page, body=_body(page.source))
-
-    @app.route("/<name>/")
-    def page(name: str) -> str:
-        found = state().site.pages.get(name)
-        if found is None or name == "index":
-            abort(404)
-        return render_template("page.html", page=found, body=_body(found.source))
-
-    @app.route("/modules/")
-    def modules() -> str:
-        return render_template("modules.html")
-
-    @app.route("/modules/<module_id>/")
-    def module(module_id: str) -> str:
-        site = state().site
-        found = site.modules.get(module_id)
-        if found is None:
-            abort(404)
-        return render_template(
-            "module.html", page=found, body=_body(found.source), kwas=site.kwas_of(module_id)
-        )
-
-    @app.route("/modules/<module_id>/<kwa_slug>/")
-    def kwa(module_id: str, kwa_slug: str) -> str:
-        site = state().site
-        found = site.kwas.get((module_id, kwa_slug))
-        if found is None:
-            abort(404)
-        siblings = site.kwas_of(module_id)
-        index = siblings.index(found)
-        return render_template(
-            "kwa.html",
-            page=found,
-            body=_body(found.source),
-            previous=siblings[index - 1] if index > 0 else None,
-            next=siblings[index + 1] if index + 1 < len(siblings) else None,
-            number=index + 1,
-        )
-
-    @app.route("/blog/")
-    def blog() -> str:
-        return render_template("blog.html")
-
-    @app.route("/blog/<slug>/")
-    def post(slug: str) -> str:
-        found = next((p for p in state().site.posts if p.slug == slug), None)
-        if found is None:
-            abort(404)
-        return render_template("post.html", page=found, body=_body(found.source))
-
-    @app.route("/blog/feed.xml")
-    def feed() -> Response:
-        site = state().site
-        bodies = {p.slug: _body(p.source) for p in site.posts}
-        return _typed(render_template("feed.xml", bodies=bodies), "feed.xml")
-
-    @app.route("/documents/kwa-<module_id>.pdf")
-    def module_document(module_id: str) -> Response:
-        site = state().site
-        if module_id != "all" and module_id not in site.modules:
-            abort(404)
-        chosen = list(site.modules.values()) if module_id == "all" else [site.modules[module_id]]
-        sections = [(m, [(k, _body(k.source)) for k in site.kwas_of(m.module.id)]) for m in chosen]
-        title = "All modules" if module_id == "all" else chosen[0].title
-        html = render_template("documents/kwa.html", title=title, sections=sections)
-        base_url = current_app.config.get("SITE_URL") or site.program.site_url
-        cache: PdfCache = current_app.extensions["sitegen.pdf_cache"]
-        pdf = cache.get_or_render(html, lambda: html_to_pdf(html, STATIC, base_url))
-        return Response(pdf, mimetype="application/pdf")
-
-    @app.route("/search/")
-    def search() -> str:
-        return render_template("search.html")
-
-    @app.route("/sitemap.xml")
-    def sitemap() -> Response:
-        return _typed(render_template("sitemap.xml", urls=page_urls(state().site)), "sitemap.xml")
-
-    @app.route("/robots.txt")
-    def robots() -> Response:
-        return _typed(render_template("robots.txt"), "robots.txt")
-
-    @app.route("/404.html")
-    def not_found_page() -> str:
-        return render_template("404.html")
+    for endpoint, (rule, _) in ROUTES.items():
+        app.add_url_rule(rule, endpoint, functools.partial(_respond, endpoint))
 
     @app.errorhandler(404)
     def not_found(error: Exception) -> tuple[str, int]:
@@ -225,6 +235,28 @@ def _register_routes(app: Flask) -> None:
         @app.route("/pagefind/<path:filename>")
         def pagefind(filename: str) -> Response:
             return send_from_directory(search_dir, filename)
+
+
+def _respond(endpoint: str, **params: str) -> Response | str:
+    """Serve one URL: render its view's template, as a page, a typed file or a PDF."""
+    site = state().site
+    view = ROUTES[endpoint][1](site, _body, **params)
+    rendered = render_template(view.template, **view.context)
+    if view.document:
+        from .pdf import PdfCache, html_to_pdf  # WeasyPrint is slow to import: only when needed
+
+        cache = current_app.extensions.get("sitegen.pdf_cache")
+        if cache is None:
+            folder = current_app.config["PDF_CACHE_DIR"]
+            cache = current_app.extensions["sitegen.pdf_cache"] = PdfCache(
+                Path(folder) if folder else None, STATIC
+            )
+        base_url = current_app.config.get("SITE_URL") or site.program.site_url
+        pdf = cache.get_or_render(rendered, lambda: html_to_pdf(rendered, STATIC, base_url))
+        return Response(pdf, mimetype="application/pdf")
+    if view.filename is not None:
+        return _typed(rendered, view.filename)
+    return rendered
 
 
 def _typed(body: str, filename: str) -> Response:

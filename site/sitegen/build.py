@@ -1,26 +1,51 @@
-"""Freeze the site into static files, index it for search and check every link."""
+"""Build a content folder into static files, index it for search and check every link.
+
+Each output is rendered straight from its template (the views of app.py for the program site),
+in worker processes that each keep one Markdown instance. A cache keyed by content makes a
+rebuild render only what changed:
+
+- a page's Markdown is converted once per distinct body (key: the body, the generator's code,
+  and the program data when the body holds {{ }});
+- an output is rendered again only when its key changes: the generator's code, the templates,
+  the program data, the Markdown it shows and, for pages that show other pages (lists, menus,
+  the feed, the sitemap; `Output.shared`), every file's front matter;
+- a file is written only when its bytes change, and files the build did not make are removed.
+
+So a rebuild gives the bytes of a clean build, which the tests check, and the link check runs
+over every page from each page's cached links and ids.
+"""
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import marshal
+import os
+import pickle
 import subprocess
 import sys
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import flask
-from flask_frozen import Freezer, FrozenFlaskWarning
+import jinja2
+from markupsafe import Markup
 
-from .app import create_app, document_urls, page_urls, source_of, state
-from .content import Site
-from .links import BrokenLink, check_links
-from .pdf import DocumentError
+from . import STATIC, content
+from .content import ContentError, ContentProblem, Source
+from .kinds import Output, RouteError, SiteKind, load
+from .links import BrokenLink, check, collect
+from .render import BodyRenderer, View, configure_jinja, has_expressions
+
+CACHE_FORMAT = b"sitegen-cache-1"
+PARALLEL_FROM = 48  # fewer outputs to render than this: forking workers costs more than it saves
 
 
 class BuildError(Exception):
-    """The build produced something wrong (a broken link, a freezer warning, a failed tool)."""
+    """The build produced something wrong (a broken link, a failed tool, a route without pages)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,99 +54,519 @@ class BuildResult:
     pages: int
     documents: int
     files: int
+    rendered: int = 0  # outputs rendered by this build; the others were current
+    written: int = 0  # files whose bytes changed
+
+
+class Record(NamedTuple):
+    """An output file as the last build left it."""
+
+    key: str  # the hash of everything it was made from
+    digest: str  # of its bytes
+    size: int
+    mtime_ns: int
+    links: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+
+
+@dataclass
+class _State:
+    """The cache of one output folder: its files' records and the parsed front matter.
+
+    Pickled under the cache folder, which is trusted as the build's own (like the PDF cache).
+    Converted Markdown is kept apart, one file per body (see _Run.body), so that a small
+    change rewrites a small cache.
+    """
+
+    files: dict[str, Record] = field(default_factory=dict)
+    front: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None, generator: bytes) -> _State:
+        """The cache at `path`, if the same generator (same code, same libraries) wrote it."""
+        if path is None or not path.is_file():
+            return cls()
+        try:
+            with path.open("rb") as file:
+                stamp, files, front = pickle.load(file)
+        except Exception:  # unreadable, or from an older format: start afresh
+            return cls()
+        return cls(files, front) if stamp == generator else cls()
+
+    def save(self, path: Path, generator: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as part:
+            pickle.dump((generator, self.files, self.front), part, protocol=5)
+        os.replace(part.name, path)  # never half a cache, even after a crash
 
 
 def build(
-    content_dir: Path, out_dir: Path, *, search: bool = True, cache_dir: Path | None = None
+    content_dir: Path,
+    out_dir: Path,
+    *,
+    search: bool = True,
+    cache_dir: Path | None = None,
+    templates: Path | None = None,
+    jobs: int | None = None,
 ) -> BuildResult:
-    """Build the site from `content_dir` into `out_dir`; raise on any problem.
+    """Build `content_dir` into `out_dir`; raise ContentError or BuildError on any problem.
 
-    With `cache_dir`, documents whose inputs have not changed are taken from the cache.
+    With `cache_dir`, a rebuild renders only what changed (and documents come from the PDF cache
+    there); `jobs` worker processes render (default: one per CPU).
     """
-    # Exceptions propagate, so a content or document error stops the build with its message
-    # instead of becoming a 500 page the freezer reports without the reason.
-    app = create_app(
-        {"CONTENT_DIR": content_dir, "PDF_CACHE_DIR": cache_dir, "PROPAGATE_EXCEPTIONS": True}
-    )
-    with app.app_context():
-        site = state().site  # load and validate all content before writing anything
-    freezer = _freezer(app, out_dir, site)
-    templates = _record_templates(app)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FrozenFlaskWarning)
-        try:
-            freezer.freeze()
-        except FrozenFlaskWarning as warning:
-            raise BuildError(f"the freezer warned: {warning}") from None
-        except DocumentError as error:
-            raise BuildError(str(error)) from None
+    generator = _generator_digest()
+    state_file = _state_file(cache_dir, out_dir)
+    state = _State.load(state_file, generator)
+    content.FRONT_MATTER_MEMO.update(state.front)
+    kind = load(content_dir, templates)  # validates everything before anything is written
+    try:
+        outputs = kind.outputs()
+    except RouteError as error:
+        raise BuildError(str(error)) from None
+    run = _Run(kind, out_dir, state, cache_dir, generator)
+    plans = run.plan(outputs)
+    todo = [i for i, plan in enumerate(plans) if not run.current(plan)]
+    # Documents first: they take longest, and must not be what the last worker waits for.
+    todo.sort(key=lambda i: not plans[i].view.document)
+    problems: list[ContentProblem] = []
+    failures: list[str] = []
+    for done in _render(run, plans, todo, jobs or _cpus()):
+        problems += done.problems
+        if done.failure:
+            failures.append(done.failure)
+        if done.record is not None:
+            run.records[plans[done.position].output.file] = done.record
+            run.written += done.written
+        run.body_links.update(done.body_links)
+    if problems or failures:
+        # Stop here, as at the first failing page before; what was written is recorded.
+        _save(state, state_file, run, kind)
+        if problems:
+            raise ContentError(sorted(problems, key=lambda p: (str(p.path), p.line)))
+        raise BuildError("\n".join(failures))
+    run.copy_static()
+    # Files the build did not make go before pagefind runs, so it never indexes a stale page.
+    removed = _remove_stale(out_dir, set(run.records), keep="pagefind/" if search else None)
     if search:
-        _index_for_search(out_dir)
-    # Without the search index, the search page's links to it lead nowhere, as expected.
-    unchecked = () if search else ("/pagefind/",)
-    broken = check_links(out_dir, site.program.site_url, unchecked)
+        run.index_for_search()
+        removed += _remove_stale(out_dir, set(run.records), under="pagefind")
+    if todo or run.written or removed or state.files != run.records:
+        _save(state, state_file, run, kind)
+    broken = run.check_links(search)
     if broken:
-        raise BuildError(_describe(broken, site, templates, app))
+        raise BuildError(run.describe(broken, plans))
     return BuildResult(
         out_dir=out_dir,
-        pages=len(page_urls(site)),
-        documents=len(document_urls(site)),
-        files=sum(1 for p in out_dir.rglob("*") if p.is_file()),
+        pages=kind.pages,
+        documents=kind.documents,
+        files=len(run.records),
+        rendered=len(todo),
+        written=run.written,
     )
 
 
-def _freezer(app: flask.Flask, out_dir: Path, site: Site) -> Freezer:
-    app.config.update(
-        FREEZER_DESTINATION=str(out_dir.resolve()),
-        FREEZER_REMOVE_EXTRA_FILES=True,
-        FREEZER_REDIRECT_POLICY="error",
-        FREEZER_IGNORE_404_NOT_FOUND=False,
-        FREEZER_SKIP_EXISTING=False,
-    )
-    # Only our generator names URLs: a url_for() to a page that does not exist fails the
-    # build instead of being frozen as a 404.
-    freezer = Freezer(app, with_static_files=True, with_no_argument_rules=False, log_url_for=True)
-
-    def every_url() -> Iterator[str | tuple[str, dict[str, str]]]:
-        yield from page_urls(site)
-        yield from document_urls(site)
-        # Named by endpoint, so the freezer knows each of them has its generator.
-        yield from (("feed", {}), ("sitemap", {}), ("robots", {}), ("not_found_page", {}))
-
-    freezer.register_generator(every_url)
-    return freezer
+def _save(state: _State, path: Path | None, run: _Run, kind: SiteKind) -> None:
+    """Keep what the next build starts from: only what this tree uses, so the cache stays small."""
+    if path is None:
+        return
+    fronts = {source.front for source in kind.sources}
+    state.front = {k: v for k, v in content.FRONT_MATTER_MEMO.items() if k in fronts}
+    state.files = run.records
+    state.save(path, run.generator)
+    run.prune_bodies()
 
 
-def _record_templates(app: flask.Flask) -> dict[str, str]:
-    """Which template rendered each page, so a broken link in a template can be named."""
-    seen: dict[str, str] = {}
-
-    def remember(sender: Any, template: Any, context: Any, **extra: Any) -> None:
-        if flask.has_request_context():
-            seen.setdefault(flask.request.path, template.name or "?")
-
-    flask.template_rendered.connect(remember, app, weak=False)
-    return seen
+def _state_file(cache_dir: Path | None, out_dir: Path) -> Path | None:
+    """One cache file per output folder: it records that folder's files."""
+    if cache_dir is None:
+        return None
+    name = hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:16]
+    return cache_dir / "pages" / f"{name}.pickle"
 
 
-def _index_for_search(out_dir: Path) -> None:
-    command = [sys.executable, "-m", "pagefind", "--site", str(out_dir), "--silent"]
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """An output with its view (found without converting any Markdown) and its cache key."""
+
+    output: Output
+    view: View
+    sources: tuple[Source, ...]  # whose Markdown it shows
+    key: str
+
+
+class _Run:
+    """One build of one folder: what it renders with, and what it has written so far."""
+
+    def __init__(
+        self, kind: SiteKind, out_dir: Path, state: _State, cache: Path | None, generator: bytes
+    ) -> None:
+        self.kind = kind
+        self.out_dir = out_dir
+        self.old = state.files
+        self.records: dict[str, Record] = {}
+        self.bodies: dict[str, tuple[str, tuple[str, ...]]] = {}  # converted in this process
+        self.body_links: dict[str, tuple[str, ...]] = {}  # of the bodies converted by this build
+        self.body_cache = cache / "bodies" if cache else None
+        self._cached: set[str] = set()  # listed once: a clean build tries no file in vain
+        if self.body_cache is not None:
+            self.body_cache.mkdir(parents=True, exist_ok=True)
+            self._cached = set(os.listdir(self.body_cache))
+        self.written = 0
+        self.pdf_cache = cache / "documents" if cache else None
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(kind.templates)),
+            autoescape=_autoescape,
+            auto_reload=False,
+        )
+        configure_jinja(self.env)
+        self.env.globals.update(kind.globals())
+        self._renderer: BodyRenderer | None = None
+        self.generator = generator
+        program = hashlib.sha256(kind.config).digest()
+        self._program = program
+        # Key of what every output is made from: code, templates, program data, content kind.
+        digest = hashlib.sha256(generator + program + type(kind).__name__.encode())
+        for path in sorted(kind.templates.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(kind.templates).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+        self._common = digest.digest()
+        # Everyone's front matter (and which files exist), for the pages that list others.
+        shared = hashlib.sha256()
+        for source in sorted(kind.sources, key=lambda s: s.path):
+            shared.update(f"{source.path}\0{source.front}\0".encode())
+        self._shared = shared.digest()
+        self._templated = kind.body_context() is not None
+        self.body_keys = {source.path: self._body_key(source) for source in kind.sources}
+
+    def _body_key(self, source: Source) -> str:
+        digest = hashlib.sha256(self.generator + source.body.encode())
+        if self._templated and has_expressions(source.body):
+            digest.update(self._program)  # its {{ }} show the program's numbers
+        return digest.hexdigest()
+
+    def plan(self, outputs: Sequence[Output]) -> list[_Plan]:
+        """Each output's view and key; its view is asked with a body that only notes the file."""
+        plans = []
+        for output in outputs:
+            shown: list[Source] = []
+
+            def note(source: Source, shown: list[Source] = shown) -> Markup:
+                shown.append(source)
+                return Markup()
+
+            try:
+                view = self.kind.view(output, note)
+            except RouteError as error:
+                raise BuildError(str(error)) from None
+            digest = hashlib.sha256(self._common)
+            digest.update(f"{output.file}\0{output.url}\0".encode())
+            if output.shared:
+                digest.update(self._shared)
+            for source in shown:
+                digest.update(f"{source.front}\0{self.body_keys[source.path]}\0".encode())
+            plans.append(_Plan(output, view, tuple(shown), digest.hexdigest()))
+        return plans
+
+    def current(self, plan: _Plan) -> bool:
+        """Whether the file of `plan` is still what the last build made from the same inputs."""
+        old = self.old.get(plan.output.file)
+        if (
+            old is None
+            or old.key != plan.key
+            or not _unchanged(self.out_dir, plan.output.file, old)
+        ):
+            return False
+        self.records[plan.output.file] = old
+        return True
+
+    def body(self, source: Source, fresh: dict[str, tuple[str, ...]]) -> Markup:
+        """A page's Markdown as safe HTML, from the cache or converted (its links in `fresh`)."""
+        key = self.body_keys[source.path]
+        known = self.bodies.get(key) or self._cached_body(key)
+        if known is None:
+            if self._renderer is None:  # one Markdown instance per process
+                self._renderer = BodyRenderer(self.kind.body_context())
+            rendered = self._renderer.render(source)
+            known = (rendered.html, rendered.links)
+            fresh[key] = rendered.links
+            if self.body_cache is not None:
+                # Named by its content: a file cut short by a crash fails to load and is
+                # converted again, so no temporary name is needed.
+                (self.body_cache / key).write_bytes(marshal.dumps(known))
+        self.bodies[key] = known
+        return Markup(known[0])
+
+    def _cached_body(self, key: str) -> tuple[str, tuple[str, ...]] | None:
+        if self.body_cache is None or key not in self._cached:
+            return None
+        try:
+            html, links = marshal.loads((self.body_cache / key).read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return None  # not converted yet (or unreadable): convert it
+        return str(html), tuple(links)
+
+    def prune_bodies(self) -> None:
+        """Remove the converted bodies no page of this tree has any more."""
+        if self.body_cache is None or not self.body_cache.is_dir():
+            return
+        live = set(self.body_keys.values())
+        for name in os.listdir(self.body_cache):
+            if name not in live:
+                os.unlink(self.body_cache / name)
+
+    def render(self, index: int, plan: _Plan) -> _Done:
+        """Render one output and write its file if its bytes changed."""
+        output = plan.output
+        fresh: dict[str, tuple[str, ...]] = {}
+        try:
+            view = self.kind.view(output, lambda source: self.body(source, fresh))
+            template = self.env.get_template(view.template)
+            text = template.render({**self.kind.context(output), **view.context})
+            data = self._document(text) if view.document else text.encode()
+        except ContentError as error:
+            return _Done(index, None, 0, fresh, list(error.problems), None)
+        except Exception as error:
+            if not _reported(error):
+                raise  # a bug, with its traceback
+            failure = f"template {plan.view.template} (page {output.url}): {error}"
+            return _Done(index, None, 0, fresh, [], failure)
+        links, ids = collect(text) if output.file.endswith(".html") else ((), ())
+        record, written = _write(self.out_dir, output.file, data, plan.key, self.old, links, ids)
+        return _Done(index, record, written, fresh, [], None)
+
+    def _document(self, html: str) -> bytes:
+        from .pdf import PdfCache, html_to_pdf  # WeasyPrint is slow to import: only when needed
+
+        static = self.kind.static or STATIC
+        cache = PdfCache(self.pdf_cache, static)
+        return cache.get_or_render(html, lambda: html_to_pdf(html, static, self.kind.site_url))
+
+    def copy_static(self) -> None:
+        """Copy the static files; as Frozen-Flask does, they are served under /static/."""
+        folder = self.kind.static
+        if folder is None:
+            return
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                file = "static/" + path.relative_to(folder).as_posix()
+                data = path.read_bytes()
+                key = hashlib.sha256(data).hexdigest()
+                record, written = _write(self.out_dir, file, data, key, self.old)
+                self.records[file] = record
+                self.written += written
+
+    def index_for_search(self) -> None:
+        """Run pagefind when a page changed (or its index did), syncing what it writes."""
+        digest = hashlib.sha256(version("pagefind").encode())
+        for file, record in sorted(self.records.items()):
+            if file.endswith(".html"):
+                digest.update(f"{file}\0{record.digest}\0".encode())
+        key = digest.hexdigest()
+        old = {f: r for f, r in self.old.items() if f.startswith("pagefind/")}
+        if old and all(r.key == key and _unchanged(self.out_dir, f, r) for f, r in old.items()):
+            self.records.update(old)
+            return
+        with tempfile.TemporaryDirectory() as scratch:
+            index = Path(scratch) / "pagefind"
+            index_for_search(self.out_dir, index)
+            for path in sorted(index.rglob("*")):
+                if path.is_file():
+                    file = "pagefind/" + path.relative_to(index).as_posix()
+                    record, written = _write(self.out_dir, file, path.read_bytes(), key, self.old)
+                    self.records[file] = record
+                    self.written += written
+
+    def check_links(self, search: bool) -> list[BrokenLink]:
+        pages = {
+            _url_of(file): (record.links, record.ids)
+            for file, record in self.records.items()
+            if file.endswith(".html")
+        }
+        # Without the search index, the search page's links to it lead nowhere, as expected.
+        return check(
+            pages, self.records.keys(), self.kind.site_url, () if search else ("/pagefind/",)
+        )
+
+    def _body_links(self, source: Source) -> tuple[str, ...]:
+        key = self.body_keys[source.path]
+        known = self.body_links.get(key)
+        if known is None:
+            cached = self._cached_body(key)
+            known = cached[1] if cached else ()
+        return known
+
+    def describe(self, broken: list[BrokenLink], plans: Sequence[_Plan]) -> str:
+        """Name the Markdown file holding each broken link, or else the template."""
+        templates = {plan.output.url: plan.view.template for plan in plans}
+        lines = [f"{len(broken)} broken link(s):"]
+        for item in broken:
+            source = self.kind.source_of(item.page)
+            links = self._body_links(source) if source else ()
+            if source is not None and item.link in links:
+                where = f"{source.path} (page {item.page})"
+            else:
+                where = f"template {templates.get(item.page, '?')} (page {item.page})"
+            lines.append(f"  {where}: link {item.link!r} {item.reason}")
+        return "\n".join(lines)
+
+
+def _reported(error: Exception) -> bool:
+    """Whether an error is the content's or a template's, to report; else it is a bug."""
+    from werkzeug.routing import BuildError as UrlError
+
+    # Only a build that rendered a document imported WeasyPrint: only it can hold its error.
+    pdf = sys.modules.get(f"{__package__}.pdf")
+    document_error = pdf is not None and isinstance(error, pdf.DocumentError)
+    return document_error or isinstance(error, UrlError | jinja2.TemplateError)
+
+
+class _Done(NamedTuple):
+    """What rendering one output gave: its record, or the problems that stopped it."""
+
+    position: int  # in the list of plans
+    record: Record | None
+    written: int
+    body_links: dict[str, tuple[str, ...]]  # of the Markdown converted on the way
+    problems: list[ContentProblem]
+    failure: str | None
+
+
+# -- rendering in worker processes -----------------------------------------------------------------
+
+_RUN: tuple[_Run, list[_Plan]] | None = None  # what a forked worker inherits
+
+
+def _render(run: _Run, plans: list[_Plan], todo: list[int], jobs: int) -> Iterator[_Done]:
+    """Render the `todo` outputs, in `jobs` forked processes when there are enough of them."""
+    global _RUN
+    if jobs < 2 or len(todo) < PARALLEL_FROM:
+        yield from (run.render(i, plans[i]) for i in todo)
+        return
+    import multiprocessing  # only when forking: it is slow to import
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from (run.render(i, plans[i]) for i in todo)
+        return
+    # Small chunks, so both workers stay busy to the end; big enough to keep messages few.
+    size = max(1, min(16, len(todo) // (jobs * 8)))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    _RUN = (run, plans)
+    gc.freeze()  # the workers share the loaded site: no collection should copy its pages
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for done in pool.imap_unordered(_render_chunk, chunks):
+                yield from done
+    finally:
+        gc.unfreeze()
+        _RUN = None
+
+
+def _render_chunk(indices: list[int]) -> list[_Done]:
+    assert _RUN is not None
+    run, plans = _RUN
+    return [run.render(i, plans[i]) for i in indices]
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def _autoescape(name: str | None) -> bool:
+    """Flask's rule: templates of HTML and XML escape what they print."""
+    return name is None or name.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
+
+
+def _generator_digest() -> bytes:
+    """The generator's version: its own code and the libraries that shape what it writes."""
+    digest = hashlib.sha256(CACHE_FORMAT)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in ("Markdown", "Jinja2", "MarkupSafe", "nh3"):
+        digest.update(f"{name}=={version(name)}\0".encode())
+    return digest.digest()
+
+
+def _unchanged(out_dir: Path, file: str, record: Record) -> bool:
+    try:
+        stat = os.stat(out_dir / file)
+    except OSError:
+        return False
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+
+
+def _write(
+    out_dir: Path,
+    file: str,
+    data: bytes,
+    key: str,
+    old: dict[str, Record],
+    links: tuple[str, ...] = (),
+    ids: tuple[str, ...] = (),
+) -> tuple[Record, int]:
+    """Write `data` unless the file holds it already (its time stays); its record, 1 if written."""
+    path = out_dir / file
+    digest = hashlib.sha256(data).hexdigest()
+    previous = old.get(file)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        stat = None
+    if stat is not None and stat.st_size == len(data):
+        if previous is not None and previous.digest == digest:
+            same = _unchanged(out_dir, file, previous)
+        else:
+            same = False
+        if same or path.read_bytes() == data:
+            return Record(key, digest, stat.st_size, stat.st_mtime_ns, links, ids), 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    stat = os.stat(path)
+    return Record(key, digest, stat.st_size, stat.st_mtime_ns, links, ids), 1
+
+
+def _remove_stale(
+    out_dir: Path, expected: set[str], *, under: str = "", keep: str | None = None
+) -> int:
+    """Remove the files under `under` the build did not make (but those under `keep`), and
+    folders left empty; how many files."""
+    removed = 0
+    emptied: set[str] = set()  # walked bottom-up, so a folder's subfolders are settled first
+    root = str(out_dir)
+    for folder, folders, files in os.walk(out_dir / under, topdown=False):
+        # The folder under the root, as "a/b/" ("" for the root): os.walk joins with os.sep.
+        prefix = folder[len(root) + 1 :].replace(os.sep, "/")
+        prefix += "/" if prefix else ""
+        if keep is not None and prefix.startswith(keep):
+            continue
+        left = len(files)
+        for name in files:
+            if prefix + name not in expected:
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+                left -= 1
+        left += sum(1 for name in folders if prefix + name not in emptied)
+        if prefix and not left:
+            os.rmdir(folder)
+            emptied.add(prefix.rstrip("/"))
+    return removed
+
+
+def _url_of(file: str) -> str:
+    if file == "index.html":
+        return "/"
+    if file.endswith("/index.html"):
+        return "/" + file.removesuffix("index.html")
+    return "/" + file
+
+
+def index_for_search(site_dir: Path, index_dir: Path) -> None:
+    """Index the HTML under `site_dir` with pagefind, into `index_dir`."""
+    command = [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--silent"]
+    command += ["--output-path", str(index_dir)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BuildError(f"pagefind failed:\n{done.stdout}{done.stderr}")
-
-
-def _describe(
-    broken: list[BrokenLink], site: Site, templates: dict[str, str], app: flask.Flask
-) -> str:
-    lines = [f"{len(broken)} broken link(s):"]
-    bodies = app.extensions["sitegen"].rendered_bodies
-    for item in broken:
-        source = source_of(site, item.page)
-        rendered = bodies.get(source.path) if source is not None else None
-        if source is not None and rendered is not None and item.link in rendered.links:
-            where = f"{source.path} (page {item.page})"
-        else:
-            where = f"template {templates.get(item.page, '?')} (page {item.page})"
-        lines.append(f"  {where}: link {item.link!r} {item.reason}")
-    return "\n".join(lines)

@@ -7,16 +7,19 @@ are reported at once, so the content team fixes a tree in one pass.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from shop.domain.program import Kwa, Module, Program, ProgramDataError, load_program
+if TYPE_CHECKING:
+    from shop.domain.program import Kwa, Module, Program
 
 PROGRAM_FILE = "program.toml"
+PLAIN_PAGES = "pages"  # a folder without program.toml: every Markdown file under it is a page
 # Pages at the top of content/ with their own URL (index.md is the home page).
 RESERVED_PAGE_NAMES = frozenset({"modules", "blog", "documents", "search", "static", "pagefind"})
 
@@ -48,6 +51,7 @@ class Source:
     path: Path
     body: str
     body_line: int  # the line of the file on which the body starts
+    front: str = ""  # the front matter as written: what lists and menus show of the page
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +179,7 @@ def read_source(
         problems.append(ContentProblem(path, 1, "front matter is not closed by a '---' line"))
         return None
     front = "".join(lines[1:end])
-    source = Source(path=path, body="".join(lines[end + 1 :]), body_line=end + 2)
+    source = Source(path, "".join(lines[end + 1 :]), end + 2, front)
     fields = _parse_front_matter(path, front, problems)
     if fields is None:
         return None
@@ -204,10 +208,29 @@ def read_source(
     return (source, values) if len(problems) == before else None
 
 
+# Front matter that parsed without a problem, by its text. A build seeds it from its cache so an
+# unchanged tree is not parsed again; the same text always gives the same fields, so a hit cannot
+# be stale, and text that had a problem is never kept, so its problems are always reported.
+FRONT_MATTER_MEMO: dict[str, dict[str, tuple[int, Any]]] = {}
+
+
 def _parse_front_matter(
     path: Path, front: str, problems: list[ContentProblem]
 ) -> dict[str, tuple[int, Any]] | None:
     """Parse YAML front matter into {field: (line, value)}; lines count from the file's top."""
+    known = FRONT_MATTER_MEMO.get(front)
+    if known is not None:
+        return known
+    before = len(problems)
+    fields = _compose_front_matter(path, front, problems)
+    if fields is not None and len(problems) == before:
+        FRONT_MATTER_MEMO[front] = fields
+    return fields
+
+
+def _compose_front_matter(
+    path: Path, front: str, problems: list[ContentProblem]
+) -> dict[str, tuple[int, Any]] | None:
     try:
         node = yaml.compose(front, Loader=_Loader)
     except yaml.YAMLError as error:
@@ -245,6 +268,9 @@ def _parse_front_matter(
 
 def load_site(root: Path) -> Site:
     """Load and validate every file under `root`; raise ContentError listing every problem."""
+    # Imported here: the shop package pulls in Flask, which a plain site's build never needs.
+    from shop.domain.program import ProgramDataError, load_program
+
     problems: list[ContentProblem] = []
     try:
         program = load_program(root / PROGRAM_FILE)
@@ -334,3 +360,65 @@ def _load_posts(root: Path, problems: list[ContentProblem]) -> tuple[Post, ...]:
 
 def _not_in_program(what: str, name: str) -> str:
     return f"{what} {name!r} is not listed in {PROGRAM_FILE}"
+
+
+# -- a plain site: any folder of Markdown pages ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlainPage:
+    name: str  # the path under pages/ without ".md": "guides/setup"
+    title: str
+    description: str
+    source: Source
+
+    @property
+    def url(self) -> str:
+        return f"/{self.name}/"
+
+
+@dataclass(frozen=True)
+class PlainSite:
+    """A folder without program.toml: each `pages/**/*.md` is a page at `/<its path>/`."""
+
+    pages: tuple[PlainPage, ...]  # by name
+    root: Path
+
+
+PLAIN_SCHEMA = Schema({"title": _text}, {"description": _short_text})
+# Top-level names the build writes itself, so no page may take them.
+PLAIN_RESERVED = frozenset({"index.html", "pagefind"})
+
+
+def _markdown_names(folder: Path) -> list[str]:
+    """The Markdown files under `folder`, as sorted paths without ".md" ("a/b")."""
+    names = []
+    for parent, _, files in os.walk(folder):
+        prefix = parent[len(str(folder)) + 1 :].replace(os.sep, "/")
+        prefix += "/" if prefix else ""
+        names += [prefix + f.removesuffix(".md") for f in files if f.endswith(".md")]
+    return sorted(names, key=lambda name: name.split("/"))  # as sorted Paths would be
+
+
+def is_plain_site(root: Path) -> bool:
+    """A folder with `pages/` and no program.toml builds as a plain site."""
+    return (root / PLAIN_PAGES).is_dir() and not (root / PROGRAM_FILE).exists()
+
+
+def load_plain_site(root: Path) -> PlainSite:
+    """Load and validate every page under `root/pages`; raise ContentError listing every problem."""
+    problems: list[ContentProblem] = []
+    pages: list[PlainPage] = []
+    folder = root / PLAIN_PAGES
+    for name in _markdown_names(folder):
+        path = folder / f"{name}.md"
+        if name.split("/", 1)[0] in PLAIN_RESERVED:
+            problems.append(ContentProblem(path, 1, f"{name!r} is a reserved page name"))
+            continue
+        loaded = read_source(path, PLAIN_SCHEMA, problems)
+        if loaded:
+            source, v = loaded
+            pages.append(PlainPage(name, v["title"], v.get("description", ""), source))
+    if problems:
+        raise ContentError(problems)
+    return PlainSite(tuple(pages), root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,14 @@ ALLOWED_ATTRIBUTES = {
     "sup": {"id"},
     "div": {"class"},
 }
+
+
+def configure_jinja(env: jinja2.Environment) -> None:
+    """What every renderer of our templates shares: strict names and our filters."""
+    env.undefined = jinja2.StrictUndefined
+    env.filters["money"] = money
+    env.filters["ordinal"] = ordinal
+    env.filters["prefix_ids"] = prefix_ids
 
 
 def money(cents: int) -> str:
@@ -98,10 +107,26 @@ class Rendered:
     links: tuple[str, ...]
 
 
-class BodyRenderer:
-    """One Markdown instance per process, reset between pages (building it is the slow part)."""
+Body = Callable[[Source], Markup]  # a page's Markdown as safe HTML
 
-    def __init__(self, context: dict[str, Any]) -> None:
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What one URL shows: a template and its context (and, for some, how the result is served)."""
+
+    template: str
+    context: dict[str, Any]
+    filename: str | None = None  # served with the type a static host guesses from this name
+    document: bool = False  # the rendered HTML becomes a PDF
+
+
+class BodyRenderer:
+    """One Markdown instance per process, reset between pages (building it is the slow part).
+
+    With a `context`, a body is a Jinja template first; without, it is Markdown only.
+    """
+
+    def __init__(self, context: dict[str, Any] | None) -> None:
         self._links = _LinkExtension()
         self._markdown = markdown.Markdown(
             extensions=["tables", "fenced_code", "attr_list", "def_list", "sane_lists", "toc",
@@ -132,7 +157,7 @@ class BodyRenderer:
 
     def _expand(self, source: Source) -> str:
         """Run the body through Jinja so policy numbers come from the data file."""
-        if "{{" not in source.body and "{%" not in source.body:
+        if self._context is None or not has_expressions(source.body):
             return source.body
         try:
             return self._jinja.from_string(source.body).render(self._context)
@@ -147,6 +172,11 @@ class BodyRenderer:
             raise ContentError(
                 [ContentProblem(source.path, source.body_line, str(error))]
             ) from None
+
+
+def has_expressions(body: str) -> bool:
+    """Whether a body holds Jinja, so that its HTML depends on the program data."""
+    return "{{" in body or "{%" in body
 
 
 def _jinja_error_line(error: BaseException) -> int:
