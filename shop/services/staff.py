@@ -122,6 +122,8 @@ def mark_shipped(session: Session, shipment_id: int, note: str | None, now: dt.d
     Idempotent: a shipment marked shipped keeps its first date and note.
     """
     text = (note or "").strip()
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        raise StaffError("The tracking note has a control character in it.")
     if len(text) > NOTE_MAX:
         raise StaffError(
             f"The tracking note is {len(text)} characters long: at most {NOTE_MAX} fit."
@@ -157,6 +159,8 @@ def refund(
     the order stays as it was.
     """
     why = reason.strip().rstrip(".").strip()
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in why):
+        raise StaffError("The reason has a control character in it.")
     if not why:
         raise StaffError("Give a reason for the refund: the candidate reads it on the order.")
     if len(why) > REASON_MAX:

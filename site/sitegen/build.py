@@ -4,8 +4,8 @@ Each output is rendered straight from its template (the views of app.py for the 
 in worker processes that each keep one Markdown instance. A cache keyed by content makes a
 rebuild render only what changed:
 
-- a page's Markdown is converted once per distinct body (key: the body, the generator's code,
-  and the program data when the body holds {{ }});
+- a page's Markdown is converted once per distinct body and kept in a file named by its key
+  (the body, the generator's code, and the program data when the body holds {{ }});
 - an output is rendered again only when its key changes: the generator's code, the templates,
   the program data, the Markdown it shows and, for pages that show other pages (lists, menus,
   the feed, the sitemap; `Output.shared`), every file's front matter;
@@ -17,6 +17,7 @@ over every page from each page's cached links and ids.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import marshal
@@ -25,7 +26,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -80,6 +81,7 @@ class _State:
 
     files: dict[str, Record] = field(default_factory=dict)
     front: dict[str, Any] = field(default_factory=dict)
+    folders: dict[str, int] = field(default_factory=dict)  # the output's folders: mtime_ns
 
     @classmethod
     def load(cls, path: Path | None, generator: bytes) -> _State:
@@ -88,15 +90,15 @@ class _State:
             return cls()
         try:
             with path.open("rb") as file:
-                stamp, files, front = pickle.load(file)
+                stamp, files, front, folders = pickle.load(file)
         except Exception:  # unreadable, or from an older format: start afresh
             return cls()
-        return cls(files, front) if stamp == generator else cls()
+        return cls(files, front, folders) if stamp == generator else cls()
 
     def save(self, path: Path, generator: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as part:
-            pickle.dump((generator, self.files, self.front), part, protocol=5)
+            pickle.dump((generator, self.files, self.front, self.folders), part, protocol=5)
         os.replace(part.name, path)  # never half a cache, even after a crash
 
 
@@ -123,6 +125,9 @@ def build(
         outputs = kind.outputs()
     except RouteError as error:
         raise BuildError(str(error)) from None
+    # Nothing was added to or removed from the output since the last build (that would have
+    # changed a folder's time): then the stale files are the ones it made that this one does not.
+    known = set(state.files) if _same_folders(out_dir, state.folders) else None
     run = _Run(kind, out_dir, state, cache_dir, generator)
     plans = run.plan(outputs)
     todo = [i for i, plan in enumerate(plans) if not run.current(plan)]
@@ -140,18 +145,18 @@ def build(
         run.body_links.update(done.body_links)
     if problems or failures:
         # Stop here, as at the first failing page before; what was written is recorded.
-        _save(state, state_file, run, kind)
+        _save(state, state_file, run, kind, folders=False)
         if problems:
             raise ContentError(sorted(problems, key=lambda p: (str(p.path), p.line)))
         raise BuildError("\n".join(failures))
     run.copy_static()
     # Files the build did not make go before pagefind runs, so it never indexes a stale page.
-    removed = _remove_stale(out_dir, set(run.records), keep="pagefind/" if search else None)
+    removed = _remove_stale(out_dir, set(run.records), known, keep="pagefind/" if search else "")
     if search:
         run.index_for_search()
-        removed += _remove_stale(out_dir, set(run.records), under="pagefind")
-    if todo or run.written or removed or state.files != run.records:
-        _save(state, state_file, run, kind)
+        removed += _remove_stale(out_dir, set(run.records), known, under="pagefind/")
+    if todo or run.written or removed or state.files != run.records or known is None:
+        _save(state, state_file, run, kind, folders=True)
     broken = run.check_links(search)
     if broken:
         raise BuildError(run.describe(broken, plans))
@@ -165,10 +170,14 @@ def build(
     )
 
 
-def _save(state: _State, path: Path | None, run: _Run, kind: SiteKind) -> None:
-    """Keep what the next build starts from: only what this tree uses, so the cache stays small."""
+def _save(state: _State, path: Path | None, run: _Run, kind: SiteKind, *, folders: bool) -> None:
+    """Keep what the next build starts from: only what this tree uses, so the cache stays small.
+
+    Without `folders` (a failed build), the next build looks through the whole output.
+    """
     if path is None:
         return
+    state.folders = _folder_times(run.out_dir, run.records) if folders else {}
     fronts = {source.front for source in kind.sources}
     state.front = {k: v for k, v in content.FRONT_MATTER_MEMO.items() if k in fronts}
     state.files = run.records
@@ -529,10 +538,39 @@ def _write(
 
 
 def _remove_stale(
-    out_dir: Path, expected: set[str], *, under: str = "", keep: str | None = None
+    out_dir: Path,
+    expected: set[str],
+    known: set[str] | None,
+    *,
+    under: str = "",
+    keep: str = "",
 ) -> int:
-    """Remove the files under `under` the build did not make (but those under `keep`), and
-    folders left empty; how many files."""
+    """Remove the files under `under` (but not under `keep`) the build did not make, and the
+    folders left empty; how many files. `known`: all the files there can be, if known."""
+    if known is None:
+        return _remove_unknown(out_dir, expected, under, keep)
+    removed = 0
+    for file in sorted(known - expected):
+        if file.startswith(under) and not (keep and file.startswith(keep)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(out_dir / file)
+                removed += 1
+            folder = file.rpartition("/")[0]
+            while folder and _is_empty(out_dir / folder):
+                os.rmdir(out_dir / folder)
+                folder = folder.rpartition("/")[0]
+    return removed
+
+
+def _is_empty(folder: Path) -> bool:
+    try:
+        return not os.listdir(folder)
+    except FileNotFoundError:
+        return False  # gone already
+
+
+def _remove_unknown(out_dir: Path, expected: set[str], under: str, keep: str) -> int:
+    """_remove_stale by looking through every folder."""
     removed = 0
     emptied: set[str] = set()  # walked bottom-up, so a folder's subfolders are settled first
     root = str(out_dir)
@@ -540,7 +578,7 @@ def _remove_stale(
         # The folder under the root, as "a/b/" ("" for the root): os.walk joins with os.sep.
         prefix = folder[len(root) + 1 :].replace(os.sep, "/")
         prefix += "/" if prefix else ""
-        if keep is not None and prefix.startswith(keep):
+        if keep and prefix.startswith(keep):
             continue
         left = len(files)
         for name in files:
@@ -553,6 +591,29 @@ def _remove_stale(
             os.rmdir(folder)
             emptied.add(prefix.rstrip("/"))
     return removed
+
+
+def _folder_times(out_dir: Path, files: Iterable[str]) -> dict[str, int]:
+    """Each folder of the output ("" for itself, "a/b" below it) with its modification time."""
+    folders = {""}
+    for file in files:
+        folder = file.rpartition("/")[0]
+        while folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    root = str(out_dir)
+    return {f: os.stat(os.path.join(root, f)).st_mtime_ns for f in folders}
+
+
+def _same_folders(out_dir: Path, folders: dict[str, int]) -> bool:
+    """Whether each folder is as the last build left it: no file added or removed in any."""
+    root = str(out_dir)
+    try:
+        return bool(folders) and all(
+            os.stat(os.path.join(root, f)).st_mtime_ns == t for f, t in folders.items()
+        )
+    except OSError:
+        return False
 
 
 def _url_of(file: str) -> str:

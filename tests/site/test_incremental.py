@@ -319,3 +319,18 @@ def test_an_undefined_name_in_a_template_names_the_template_and_page(
     replace_in(templates / "plain" / "page.html", "<main>", "<main>{{ page.author }}")
     with pytest.raises(BuildError, match=r"template plain/page\.html \(page /kwa/.*'author'"):
         build(corpus, tmp_path / "out", search=False, templates=templates)
+
+
+def test_a_removed_page_and_a_stray_file_leave_the_output(corpus: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    extra = corpus / "pages" / "extra" / "page.md"
+    extra.parent.mkdir()
+    extra.write_text("---\ntitle: Extra\n---\nText.\n")
+    build(corpus, out, search=False, cache_dir=cache)
+    assert (out / "extra" / "page" / "index.html").is_file()
+    extra.unlink()
+    build(corpus, out, search=False, cache_dir=cache)  # the folders are as it left them
+    assert not (out / "extra").exists()
+    (out / "kwa" / "m0001" / "stray.html").write_text("<p>not ours</p>")
+    build(corpus, out, search=False, cache_dir=cache)  # a folder changed: it looks everywhere
+    assert tree(out) == tree(build(corpus, tmp_path / "clean", search=False).out_dir)
