@@ -28,7 +28,6 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -371,6 +370,8 @@ class _Run:
 
     def index_for_search(self) -> None:
         """Run pagefind when a page changed (or its index did), syncing what it writes."""
+        from importlib.metadata import version
+
         digest = hashlib.sha256(version("pagefind").encode())
         for file, record in sorted(self.records.items()):
             if file.endswith(".html"):
@@ -491,11 +492,18 @@ def _autoescape(name: str | None) -> bool:
 
 def _generator_digest() -> bytes:
     """The generator's version: its own code and the libraries that shape what it writes."""
+    import markdown
+    import markupsafe
+    import nh3
+
     digest = hashlib.sha256(CACHE_FORMAT)
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for name in ("Markdown", "Jinja2", "MarkupSafe", "nh3"):
-        digest.update(f"{name}=={version(name)}\0".encode())
+    digest.update(f"{markdown.__version__}\0{jinja2.__version__}\0".encode())
+    # MarkupSafe has deprecated its __version__ and nh3's is not typed: their code stands for
+    # them (nh3's sanitizer is its native module).
+    for module in (markupsafe, sys.modules[f"{nh3.__name__}.nh3"]):
+        digest.update(Path(str(module.__file__)).read_bytes())
     return digest.digest()
 
 

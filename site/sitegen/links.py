@@ -56,7 +56,9 @@ class _Collector(HTMLParser):
 # Attributes are read as runs of plain characters between quoted values ("unrolled"), which the
 # regular expression engine scans in one go and can never backtrack into exponentially.
 _ATTRIBUTES = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*"""
-_TAG = re.compile(rf"<([a-zA-Z][^\s/>]*)({_ATTRIBUTES})>")
+# Only tags with attributes (a space or "/" after the name) can hold a link or an id: <p>, <li>
+# and closing tags are passed over by the regular expression engine itself.
+_TAG = re.compile(rf"<([a-zA-Z][^\s/>]*)([\s/]{_ATTRIBUTES})>")
 _ATTRIBUTE = re.compile(r"""([^\s/>"'=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _RAW_TEXT = re.compile(rf"(<(script|style)\b{_ATTRIBUTES}>).*?(</\2\s*>)", re.S | re.I)
@@ -72,7 +74,7 @@ def collect(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     ids: list[str] = []
     link_attributes = _Collector.LINK_ATTRIBUTES
     for name, raw in _TAG.findall(text):
-        tag = name.lower()
+        tag = name if name.islower() else name.lower()
         attribute = link_attributes.get(tag)
         if attribute is None and tag != "meta" and "id" not in raw.lower():
             continue  # nothing to read: most tags end here

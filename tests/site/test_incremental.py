@@ -173,6 +173,7 @@ def test_the_fast_link_reader_agrees_with_the_html_parser(built_site: BuildResul
         "<script>var s = '<a href=\"/in-script/\">';</script><img src='/i.svg' alt=\"a > b\">"
         '<meta property="og:url" content="https://cpt.example.org/"><p id="">'
         '<p data-id="q"><p title="x id=3"><p\nid="nl"><br/><p class=a id=b><a href>'
+        '<a/href="/after-a-slash/"><IMG SRC="/upper.png">'
     )
     for text in [p.read_text(encoding="utf-8") for p in pages] + [tricky]:
         parser = _Collector()
