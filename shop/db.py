@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so migrations can name what they change on every database.
@@ -62,12 +62,34 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
-        # pysqlite's own transaction handling defers BEGIN; take control so that every
-        # transaction starts with BEGIN IMMEDIATE and writers queue on the busy timeout
-        # instead of failing with "database is locked" when they upgrade a read lock.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+# Requests that by HTTP's rules change nothing: they read in a deferred transaction.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    """BEGIN IMMEDIATE for anything that may write; a plain, deferred BEGIN for a safe request.
+
+    A transaction that reads and then writes must hold the write lock from its start: in WAL
+    mode SQLite refuses to upgrade a read snapshot once another writer has committed, failing
+    at once with "database is locked" where BEGIN IMMEDIATE would have queued on the busy
+    timeout. So POSTs, the CLI and every `transaction()` block take the lock when they begin.
+    A GET only reads (tests hold every GET to that), and under the write lock it would wait
+    for every other request in turn: it reads its snapshot beside the writers instead.
+    """
+    if _reads_only():
+        connection.exec_driver_sql("BEGIN")
+        g.db_deferred = True  # transaction() ends this snapshot before it writes
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _reads_only() -> bool:
+    return has_request_context() and request.method in SAFE_METHODS and not g.get("db_writing")
 
 
 def _tune_sqlite(dbapi_connection: Any, record: Any) -> None:
@@ -115,11 +137,23 @@ def _close_session(error: BaseException | None) -> None:
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """A session in one transaction: committed when the block ends, rolled back if it raises."""
+    """A session in one transaction: committed when the block ends, rolled back if it raises.
+
+    The block may write, so on SQLite it holds the write lock from its first statement; a
+    safe request's read snapshot open before it is ended first (rolling back a transaction
+    that wrote nothing), and what was read in it is loaded again inside the block.
+    """
     current = session()
+    if g.pop("db_deferred", False) and current.in_transaction():
+        if current.new or current.dirty or current.deleted:
+            raise RuntimeError("a change made outside db.transaction() in a GET request")
+        current.rollback()
+    writing, g.db_writing = g.get("db_writing", False), True
     try:
         yield current
         current.commit()
     except BaseException:
         current.rollback()
         raise
+    finally:
+        g.db_writing = writing

@@ -14,6 +14,5 @@ run is bounded in time and stops everything it started.
 
 Modules: `stack` (the servers), `seed` (candidates), `mailsink` (sign-in mail), `locustfile`
 (the virtual users, loaded by locust only), `reliability`, `bench`, `bare` (the framework's
-ceiling), `deferred` (an experiment of the bench: SQLite transactions begun DEFERRED), `static`
-(the static site's server), `machine` (what the numbers were measured on).
+ceiling), `static` (the static site's server), `machine` (what the numbers were measured on).
 """

@@ -79,11 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help="py-spy the slowest endpoint: when a goal is missed (auto)",
     )
-    bench.add_argument(
-        "--no-what-if",
-        action="store_true",
-        help="skip the SQLite pages served with transactions begun DEFERRED (an experiment)",
-    )
     bench.add_argument("--out", type=Path, help="markdown (default docs/shop-performance.md)")
     bench.add_argument("--json", type=Path, help="JSON (default build/bench/shop.json)")
 
@@ -116,7 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         connections=args.connections,
         threads=args.threads,
         profile=args.profile,
-        what_if=not args.no_what_if,
     )
     if args.out is not None:
         bench_settings.out = None if str(args.out) == "none" else args.out.resolve()

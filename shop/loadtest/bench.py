@@ -49,7 +49,6 @@ class Settings:
     # The issue's figures are SQLite's; PostgreSQL's beside them tell the database's part.
     databases: tuple[str, ...] = ("sqlite", "postgresql")
     profile: str = "auto"  # auto: when a goal is missed; always; never
-    what_if: bool = True  # SQLite's pages again with transactions begun DEFERRED
     out: Path | None = PROJECT_ROOT / "docs" / "shop-performance.md"
     json_out: Path | None = PROJECT_ROOT / "build" / "bench" / "shop.json"
 
@@ -69,7 +68,6 @@ class WrkResult:
     ratio: float = 1.0  # to the ceiling's requests per second
     cpu_busy: float = 0.0  # the machine, % of all CPUs, during the run
     cpu_others: float = 0.0  # of which processes this bench did not start
-    experiment: bool = False  # not the shop's code as it is (shop.loadtest.deferred)
 
     @property
     def meets_ratio(self) -> bool:
@@ -189,32 +187,7 @@ def _bench_database(
                 slowest = min(pages, key=lambda p: p.rps)
                 with_cookie = next(c for _, path, c in targets if path == slowest.path)
                 profile = profile_endpoint(env, folder, slowest, with_cookie, settings)
-            if kind == "sqlite" and settings.what_if:
-                pages += _what_if_deferred(env, folder, targets, settings)
     return pages, profile
-
-
-DEFERRED = "sqlite, BEGIN deferred"
-
-
-def _what_if_deferred(
-    env: dict[str, str],
-    folder: Path,
-    targets: list[tuple[str, str, str | None]],
-    settings: Settings,
-) -> list[WrkResult]:
-    """The same pages, same database and cookie, with transactions begun DEFERRED
-    (shop.loadtest.deferred): what SQLite's write lock costs pages that only read."""
-    app = "shop.loadtest.deferred:create_app()"
-    pages = []
-    with stack.Gunicorn(env, folder / "deferred.log", app=app) as shop:
-        for name, path, with_cookie in targets:
-            check_page(shop.url + path, with_cookie)
-            page = wrk(f"{name} ({DEFERRED})", shop.url, path, with_cookie, settings)
-            page.database = DEFERRED
-            page.experiment = True
-            pages.append(page)
-    return pages
 
 
 # -- signing in once, and checking a page ---------------------------------------------------
@@ -518,57 +491,11 @@ def _comparison(result: Bench) -> list[str]:
     return ["The same pages, PostgreSQL against SQLite:", "", *lines, ""] if lines else []
 
 
-def _what_if_text(result: Bench) -> list[str]:
-    rows = [p for p in result.pages if p.experiment]
-    if not rows:
-        return []
-    as_is = {p.name.split(" (")[0]: p for p in result.pages if p.database == "sqlite"}
-    lines = [
-        f'The rows "{DEFERRED}" are an experiment, not the shop as it is: the same SQLite '
-        "database, cookie and pages, served by `shop/loadtest/deferred.py`, which begins "
-        "transactions with a plain (deferred) `BEGIN` instead of shop.db's `BEGIN IMMEDIATE`. "
-        "These pages only read, so the difference is what holding SQLite's write lock for the "
-        "whole request costs them:",
-        "",
-    ]
-    for page in rows:
-        name = page.name.split(" (")[0]
-        base = as_is.get(name)
-        if base is None or not base.rps:
-            continue
-        lines.append(
-            f"- {name}: {page.rps:.0f} requests/s against {base.rps:.0f} "
-            f"(x{page.rps / base.rps:.2f}); p99 {page.p99_ms:.0f} ms against {base.p99_ms:.0f} ms"
-        )
-    return [*lines, ""]
-
-
-def _begin_hook_note(prof: Profile) -> list[str]:
-    """What the share of shop.db's `begin` hook means, when it is large enough to matter."""
-    share = dict(prof.shop_functions).get(BEGIN_HOOK, 0.0)
-    if share < 5:
-        return []
-    return [
-        f"**{share}% of the samples are in `shop/db.py`'s `begin` hook**, the "
-        "`BEGIN IMMEDIATE` that every SQLite transaction starts with, reads included. The "
-        "request's session begins at its first query (usually the signed-in candidate, or "
-        "the credential of a verify page) and ends at teardown, after the template is "
-        "rendered: each request holds SQLite's write lock for most of its life, so the "
-        "requests of all the workers and threads take turns, and a waiting one sleeps in "
-        "SQLite's busy handler (up to 100 ms a try), which is where the long p99 comes from. "
-        "The samples there are waiting, not working.",
-        "",
-    ]
-
-
 def _relative(path: Path) -> str:
     try:
         return str(path.relative_to(PROJECT_ROOT))
     except ValueError:
         return str(path)
-
-
-BEGIN_HOOK = "shop/db.py:make_engine.<locals>.<lambda>"  # SQLite's BEGIN IMMEDIATE
 
 
 def markdown(result: Bench, settings: Settings) -> str:
@@ -602,8 +529,6 @@ def markdown(result: Bench, settings: Settings) -> str:
             "ratio met" if p.meets_ratio else "ratio missed",
             "p99 met" if p.meets_p99 else "p99 missed",
         ]
-        if p.experiment:
-            goals = ["experiment, not the shop as it is"]
         name = p.name.removesuffix(f" ({p.database})")
         lines.append(
             f"| {name} `{p.path}` | {p.database} | {p.rps:.1f} | {p.p50_ms:.1f} ms | "
@@ -630,7 +555,6 @@ def markdown(result: Bench, settings: Settings) -> str:
         f'"{stack.HIGH_RATE_LIMIT}"): wrk\'s connections all come from one address.',
         "",
         *_comparison(result),
-        *_what_if_text(result),
     ]
     if result.profile is not None and result.profile.samples:
         prof = result.profile
@@ -664,7 +588,6 @@ def markdown(result: Bench, settings: Settings) -> str:
                 *[f"| `{name}` | {pct}% |" for name, pct in prof.templates],
                 "",
             ]
-        lines += _begin_hook_note(prof)
         lines += [
             "Where samples end (own time of one function):",
             "",

@@ -22,7 +22,17 @@ def history_of(
     `excluding_order` leaves one order out: the order being decided on must not count
     against itself.
     """
-    attempts = session.scalars(select(AttemptRow).where(AttemptRow.candidate_id == candidate_id))
+    # Columns, not entities: a page reads this on every request, and building ORM objects
+    # (with each attempt's KWA scores) costs more than the query.
+    attempts = session.execute(
+        select(
+            AttemptRow.reference,
+            AttemptRow.module,
+            AttemptRow.taken_on,
+            AttemptRow.passed,
+            AttemptRow.score,
+        ).where(AttemptRow.candidate_id == candidate_id)
+    )
     unused = session.scalars(
         select(Authorization.module).where(
             Authorization.candidate_id == candidate_id,

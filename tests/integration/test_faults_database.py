@@ -1,7 +1,8 @@
 """The database under fault: 20 concurrent writers, and PostgreSQL restarting under the shop.
 
 The shop is served on a real socket by a threaded server, so requests really run at once: on
-SQLite every transaction starts with BEGIN IMMEDIATE and waits on the busy timeout (shop.db);
+SQLite every transaction that may write starts with BEGIN IMMEDIATE and waits on the busy
+timeout (shop.db);
 on PostgreSQL the pool checks each connection before use (pool_pre_ping), so connections that
 died with the server are replaced instead of failing a request.
 """
