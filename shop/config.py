@@ -34,6 +34,7 @@ ENVIRONMENT_KEYS = (
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
+    "STRIPE_TIMEOUT_SECONDS",
     "VERIFY_RATE_LIMIT",
     "SIGNIN_RATE_LIMIT",
     "RESULTS_API_RATE_LIMIT",
@@ -95,6 +96,8 @@ def from_environment() -> dict[str, Any]:
         found["SMTP_PORT"] = int(found["SMTP_PORT"])
     if "SMTP_STARTTLS" in found:
         found["SMTP_STARTTLS"] = found["SMTP_STARTTLS"].lower() in {"1", "true", "yes"}
+    if "STRIPE_TIMEOUT_SECONDS" in found:
+        found["STRIPE_TIMEOUT_SECONDS"] = float(found["STRIPE_TIMEOUT_SECONDS"])
     return found
 
 

@@ -1,7 +1,11 @@
 """`make run`: the live site at / and the shop at /shop/ on one address, for development.
 
 In production the static site is plain files on a web server and the shop runs under
-gunicorn behind it at /shop/; here one process plays both parts.
+gunicorn behind it at /shop/; here one process plays both parts. Each sends its own security
+headers, as in production: the shop's (shop.security), and the site's (sitegen.headers, the
+rules the build writes to `_headers` for the static host); neither sends HSTS over plain HTTP.
+Live reload works under the site's CSP: it re-reads content on the next request and restarts on
+a template change, with no script in the page.
 """
 
 from __future__ import annotations

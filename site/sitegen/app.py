@@ -18,6 +18,7 @@ from . import DEFAULT_CONTENT as DEFAULT_CONTENT
 from . import STATIC as STATIC
 from . import TEMPLATES as TEMPLATES
 from .content import Site, Source, load_site
+from .headers import HEADERS_FILE, headers_file, headers_for
 from .render import Body, BodyRenderer, Rendered, View, configure_jinja
 
 
@@ -91,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     state = SiteState(Path(app.config["CONTENT_DIR"]), bool(app.config["LIVE_RELOAD"]))
     app.extensions["sitegen"] = state
     app.context_processor(_template_globals)
+    app.after_request(_add_security_headers)
     _register_routes(app)
     return app
 
@@ -98,6 +100,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def state() -> SiteState:
     result: SiteState = current_app.extensions["sitegen"]
     return result
+
+
+def _add_security_headers(response: Response) -> Response:
+    """The headers the static host sends (headers.py), so `make run` shows the site under its CSP.
+
+    Without HSTS: the development server speaks plain HTTP. Live reload needs no exception to the
+    policy: content is re-read on the next request and templates restart the server, with no
+    script of its own in the page.
+    """
+    for name, value in headers_for(request.path, hsts=False).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _template_globals() -> dict[str, Any]:
@@ -199,6 +213,10 @@ def _not_found_page(site: Site, body: Body) -> View:
     return View("404.html", {})
 
 
+def _header_rules(site: Site, body: Body) -> View:
+    return View(HEADERS_FILE, {"rules": headers_file()}, filename=HEADERS_FILE)
+
+
 # Every page of the site: its address and its view. The build renders each URL that
 # page_urls() and document_urls() list, plus the files of FILE_ENDPOINTS.
 ROUTES: dict[str, tuple[str, Callable[..., View]]] = {
@@ -215,8 +233,11 @@ ROUTES: dict[str, tuple[str, Callable[..., View]]] = {
     "sitemap": ("/sitemap.xml", _sitemap),
     "robots": ("/robots.txt", _robots),
     "not_found_page": ("/404.html", _not_found_page),
+    # The security headers for Netlify and Cloudflare Pages, which read the file and serve it
+    # to no one.
+    "headers": (f"/{HEADERS_FILE}", _header_rules),
 }
-FILE_ENDPOINTS = ("feed", "sitemap", "robots", "not_found_page")
+FILE_ENDPOINTS = ("feed", "sitemap", "robots", "not_found_page", "headers")
 
 
 def _register_routes(app: Flask) -> None:
@@ -262,7 +283,8 @@ def _respond(endpoint: str, **params: str) -> Response | str:
 def _typed(body: str, filename: str) -> Response:
     """A response whose type matches what a static host will guess from the file name."""
     mime_type, _ = mimetypes.guess_type(filename)
-    return Response(body, mimetype=mime_type or "text/plain")
+    # A name without a known type (_headers): what most static hosts and Frozen-Flask assume.
+    return Response(body, mimetype=mime_type or "application/octet-stream")
 
 
 def page_urls(site: Site) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask_frozen import Freezer, FrozenFlaskWarning
 
-from .app import create_app, document_urls, page_urls, state
+from .app import FILE_ENDPOINTS, create_app, document_urls, page_urls, state
 from .build import BuildError, index_for_search
 from .links import check_links
 from .pdf import DocumentError
@@ -44,7 +44,7 @@ def freeze(
         yield from page_urls(site)
         yield from document_urls(site)
         # Named by endpoint, so the freezer knows each of them has its generator.
-        yield from (("feed", {}), ("sitemap", {}), ("robots", {}), ("not_found_page", {}))
+        yield from ((endpoint, {}) for endpoint in FILE_ENDPOINTS)
 
     freezer.register_generator(every_url)
     with warnings.catch_warnings():

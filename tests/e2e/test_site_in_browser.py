@@ -1,4 +1,6 @@
-"""The built site as a visitor sees it: navigation, search, layout, accessibility, print."""
+"""The built site as a visitor sees it: navigation, search, layout, accessibility, print, and
+its security headers (served from its `_headers` file, see conftest.py) with no page, search or
+document refused anything by its Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Frame, Page, expect
+
+from sitegen.headers import DOCUMENT_POLICY, headers_for
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +41,15 @@ PAGE_IDS = [name for name, _ in PAGE_TYPES]
 WIDTHS = {390: 844, 1280: 800}  # viewport width: height (phone, desktop)
 BLOCKING_IMPACTS = {"serious", "critical"}
 
+DOCUMENT_URL = "/documents/kwa-safety.pdf"
+PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chrome's built-in viewer
+VIOLATION = "CSP violation:"  # how the page's listener reports a securitypolicyviolation event
+REPORT_VIOLATIONS = f"""
+document.addEventListener("securitypolicyviolation", (event) => {{
+  console.error(`{VIOLATION} ${{event.effectiveDirective}} refused ${{event.blockedURI}}`);
+}});
+"""
+
 SEARCH_INPUT = ".pagefind-ui__search-input"
 SEARCH_RESULT_LINK = ".pagefind-ui__result-link"
 
@@ -64,8 +77,35 @@ def search_for(page: Page, words: str) -> list[str]:
     return [urlsplit(href).path for href in hrefs]
 
 
+@pytest.fixture
+def csp_reports(page: Page) -> list[str]:
+    """What the browser says against the Content-Security-Policy while the test runs: violation
+    events, and the errors it logs in the page or a worker (a refused WebAssembly compile)."""
+    reports: list[str] = []
+
+    def note(text: str) -> None:
+        if VIOLATION in text or "content security policy" in text.lower():
+            reports.append(text)
+
+    page.add_init_script(REPORT_VIOLATIONS)  # runs in each new document, outside its CSP
+    page.on("console", lambda message: note(message.text))
+    page.on("pageerror", lambda error: note(str(error)))
+    page.on("worker", lambda worker: worker.on("console", lambda message: note(message.text)))
+    return reports
+
+
+def pdf_viewer(page: Page) -> Frame:
+    """Chrome's PDF viewer: an extension page in a frame of its own, once it has been added."""
+    for _ in range(50):
+        viewer = next((f for f in page.frames if f.url.startswith(PDF_VIEWER)), None)
+        if viewer is not None:
+            return viewer
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no PDF viewer in {page.url}: frames {[f.url for f in page.frames]}")
+
+
 def serious_axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=AXE)
+    page.evaluate(AXE.read_text())  # not a <script> tag: the site's CSP forbids inline scripts
     result: dict[str, Any] = page.evaluate(
         "async () => await axe.run(document, {resultTypes: ['violations']})"
     )
@@ -146,3 +186,39 @@ def test_printing_a_key_work_activity_hides_the_site_header(page: Page) -> None:
 
     page.emulate_media(media="print")
     assert header.evaluate(display) == "none"
+
+
+@pytest.mark.parametrize(("name", "path"), PAGE_TYPES, ids=PAGE_IDS)
+def test_each_page_type_carries_the_security_headers_and_breaks_no_rule_of_its_csp(
+    page: Page, csp_reports: list[str], name: str, path: str
+) -> None:
+    response = page.goto(path)
+    assert response is not None
+    if path == "/search/":
+        expect(page.locator(SEARCH_INPUT)).to_be_visible()  # pagefind's scripts have run
+    served = response.headers
+    expected = headers_for(path)
+    assert {header: served.get(header.lower()) for header in expected} == expected
+    assert not csp_reports, f"{path}: {csp_reports}"
+
+
+def test_a_search_finds_results_under_the_csp_with_its_webassembly(
+    page: Page, csp_reports: list[str]
+) -> None:
+    open_page(page, "/search/")
+    assert KWA_URL in search_for(page, KWA_ONLY_PHRASE)
+    assert not csp_reports, csp_reports
+
+
+def test_a_kwa_document_opens_in_the_pdf_viewer_under_the_documents_policy(
+    page: Page, csp_reports: list[str]
+) -> None:
+    served = page.request.get(DOCUMENT_URL)
+    assert served.ok and served.headers["content-type"] == "application/pdf"
+    assert served.headers["content-security-policy"] == DOCUMENT_POLICY
+    assert served.headers["x-content-type-options"] == "nosniff"
+
+    response = page.goto(DOCUMENT_URL)
+    assert response is not None and response.ok
+    expect(pdf_viewer(page).locator("pdf-viewer")).to_be_attached()
+    assert not csp_reports, csp_reports

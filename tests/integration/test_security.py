@@ -31,7 +31,7 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from shop import config, create_app, db
+from shop import config, create_app, db, payments
 from shop.config import ConfigError
 from shop.models import Candidate, Order, OrderItem, OrderStatus, Shipment, SignInToken
 from shop.services import program
@@ -352,6 +352,28 @@ def test_production_lists_every_problem_at_once_from_the_environment(
 def test_development_starts_with_the_development_defaults(tmp_path: Path) -> None:
     with made(create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}"})) as app:
         assert app.config["SECRET_KEY"] == config.DEVELOPMENT_SECRET_KEY
+
+
+@pytest.mark.parametrize(
+    ("value", "timeout"), [("2.5", 2.5), (None, payments.TIMEOUT_SECONDS)], ids=["set", "unset"]
+)
+@pytest.mark.usefixtures("clean_environment")
+def test_stripe_timeout_seconds_from_the_environment_reaches_the_stripe_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str | None, timeout: float
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("STRIPE_TIMEOUT_SECONDS", value)
+    given: list[float] = []
+    make_client = payments.make_client
+
+    def recorded(*args: Any, timeout: float, **kwargs: Any) -> Any:
+        given.append(timeout)
+        return make_client(*args, timeout=timeout, **kwargs)
+
+    monkeypatch.setattr(payments, "make_client", recorded)
+    with made(create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}"})):
+        pass
+    assert given == [timeout]
 
 
 # -- no secret in the frozen site ---------------------------------------------------------------

@@ -27,7 +27,7 @@ def tree_digest(root: Path) -> dict[str, str]:
 def test_the_freeze_writes_every_page_document_and_feed(built_site: BuildResult) -> None:
     files = set(tree_digest(built_site.out_dir))
     expected = {
-        "index.html", "404.html", "robots.txt", "sitemap.xml", "blog/feed.xml",
+        "index.html", "404.html", "robots.txt", "sitemap.xml", "blog/feed.xml", "_headers",
         "about/index.html", "assessments/index.html", "policies/index.html",
         "credentials/index.html", "employers/index.html", "faq/index.html",
         "modules/index.html", "blog/index.html", "search/index.html",
