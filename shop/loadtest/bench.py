@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from typing import Any
 from shop.config import PROJECT_ROOT
 
 from . import machine, seed, stack
+from .cpu import BATCHES, PER_BATCH, WARM_UP, CpuCost, cpu_cost
 from .mailsink import MailSink, take_token
 
 PROGRAM_FILE = PROJECT_ROOT / "content" / "program.toml"
@@ -95,6 +97,7 @@ class Bench:
     pages: list[WrkResult]
     skipped: dict[str, str] = field(default_factory=dict)  # database: why
     profile: Profile | None = None
+    cpu: list[CpuCost] = field(default_factory=list)  # SQLite's pages, in this process
     machine: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -115,6 +118,7 @@ def run(settings: Settings) -> Bench:
     pages: list[WrkResult] = []
     skipped: dict[str, str] = {}
     profile = None
+    cpu: list[CpuCost] = []
     with tempfile.TemporaryDirectory(prefix="cpt-bench-") as temp:
         folder = Path(temp)
         bare_app = "shop.loadtest.bare:create_app()"
@@ -125,9 +129,12 @@ def run(settings: Settings) -> Bench:
                     print(f"PostgreSQL skipped: not reachable at {stack.POSTGRES_URL} ({problem})")
                     skipped[kind] = f"not reachable at {stack.POSTGRES_URL}"
                     continue
-                measured, profiled = _bench_database(kind, folder / kind, settings, first.rps)
+                measured, profiled, costs = _bench_database(
+                    kind, folder / kind, settings, first.rps
+                )
                 pages += measured
                 profile = profiled or profile
+                cpu += costs
             last = wrk("bare Flask route", bare.url, "/bare", None, settings)
     ceiling = WrkResult(
         first.name,
@@ -142,7 +149,7 @@ def run(settings: Settings) -> Bench:
     )
     for page in pages:
         page.ratio = page.rps / ceiling.rps if ceiling.rps else 0.0
-    result = Bench(ceiling, [first, last], pages, skipped, profile, machine.describe())
+    result = Bench(ceiling, [first, last], pages, skipped, profile, cpu, machine.describe())
     result.settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()}
     write(result, settings)
     return result
@@ -150,9 +157,9 @@ def run(settings: Settings) -> Bench:
 
 def _bench_database(
     kind: str, folder: Path, settings: Settings, ceiling_rps: float
-) -> tuple[list[WrkResult], Profile | None]:
-    """The shop's pages on a fresh database of `kind`; with SQLite, the profile of the slowest
-    page when one misses a goal (`--profile auto`) or always."""
+) -> tuple[list[WrkResult], Profile | None, list[CpuCost]]:
+    """The shop's pages on a fresh database of `kind`; with SQLite, their CPU time per request
+    and the profile of the slowest page when one misses a goal (`--profile auto`) or always."""
     folder.mkdir(parents=True)
     with stack.database(kind, folder) as url:
         seeded = seed.seed(url, CANDIDATES, PROGRAM_FILE, dt.datetime.now(dt.UTC))
@@ -187,7 +194,36 @@ def _bench_database(
                 slowest = min(pages, key=lambda p: p.rps)
                 with_cookie = next(c for _, path, c in targets if path == slowest.path)
                 profile = profile_endpoint(env, folder, slowest, with_cookie, settings)
-    return pages, profile
+            costs = _cpu_costs(env, chosen.email, targets) if kind == "sqlite" else []
+    return pages, profile, costs
+
+
+def _cpu_costs(
+    env: dict[str, str], email: str, targets: list[tuple[str, str, str | None]]
+) -> list[CpuCost]:
+    """CPU per request in this process: the bare route, a shop page that reads no database
+    (the verify form: the shared layout, the session, the security headers), and the pages."""
+    from sqlalchemy import select
+
+    from shop import create_app, db
+    from shop.models import Candidate
+
+    from .bare import create_app as create_bare
+
+    print("CPU per request, in process (Flask's test client)")
+    app = create_app(dict(env))
+    with app.app_context():
+        candidate_id = db.session().scalar(select(Candidate.id).where(Candidate.email == email))
+    costs = [
+        cpu_cost(create_bare(), "bare Flask route", "/bare"),
+        cpu_cost(app, "a shop page without the database (the verify form)", "/shop/verify"),
+    ]
+    for name, path, with_cookie in targets:
+        costs.append(cpu_cost(app, name, path, candidate_id if with_cookie else None))
+    app.extensions["db.engine"].dispose()
+    for cost in costs:
+        print(f"  {cost.name:52s} {cost.ms:6.2f} ms  at most {cost.bound_rps:7.0f} req/s")
+    return costs
 
 
 # -- signing in once, and checking a page ---------------------------------------------------
@@ -491,6 +527,33 @@ def _comparison(result: Bench) -> list[str]:
     return ["The same pages, PostgreSQL against SQLite:", "", *lines, ""] if lines else []
 
 
+def _cpu_text(result: Bench) -> list[str]:
+    """CPU per request in process, and what it bounds."""
+    if not result.cpu:
+        return []
+    cpus = os.cpu_count() or 1
+    bare = result.cpu[0]
+    lines = [
+        "## CPU per request, without the network",
+        "",
+        "The same SQLite database, measured in the bench's own process through Flask's test "
+        f"client: the median of {BATCHES} batches of {PER_BATCH} requests (after "
+        f"{WARM_UP} not counted), CPU time of one thread. No socket, no HTTP parsing, no "
+        f"queueing: the page's own cost. {cpus} CPUs divided by it bound the requests per "
+        "second of any server setting on this machine.",
+        "",
+        "| page | CPU per request | at most (requests/s) | bound as a share of the bare route's |",
+        "|---|---:|---:|---:|",
+    ]
+    for cost in result.cpu:
+        share = cost.bound_rps / bare.bound_rps if bare.bound_rps else 0.0
+        lines.append(
+            f"| {cost.name} `{cost.path}` | {cost.ms:.2f} ms | {cost.bound_rps:,.0f} | "
+            f"{share:.2f} |"
+        )
+    return [*lines, ""]
+
+
 def _relative(path: Path) -> str:
     try:
         return str(path.relative_to(PROJECT_ROOT))
@@ -555,6 +618,7 @@ def markdown(result: Bench, settings: Settings) -> str:
         f'"{stack.HIGH_RATE_LIMIT}"): wrk\'s connections all come from one address.',
         "",
         *_comparison(result),
+        *_cpu_text(result),
     ]
     if result.profile is not None and result.profile.samples:
         prof = result.profile
