@@ -6,11 +6,12 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable
+from email.message import EmailMessage
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from shop.mail import Mailer, compose
+from shop.mail import compose
 from shop.models import Candidate, SignInToken
 
 
@@ -23,9 +24,8 @@ def find_by_email(session: Session, email: str) -> Candidate | None:
     return session.scalars(select(Candidate).where(func.lower(Candidate.email) == address)).first()
 
 
-def request_link(
+def issue_link(
     session: Session,
-    mailer: Mailer,
     email: str,
     now: dt.datetime,
     *,
@@ -33,15 +33,17 @@ def request_link(
     lifetime: dt.timedelta,
     sender: str,
     program_name: str,
-) -> bool:
-    """Mail a sign-in link to the address if it is on file; True when one was sent.
+) -> EmailMessage | None:
+    """A sign-in link for the address if it is on file: its token added to `session`, and
+    the message to mail once the token is committed (None for an unknown address).
 
-    The caller shows the same page either way, so the answer never tells a visitor whether
-    an address is known.
+    Mailed after the commit, a link always works when it arrives; a mail server that is down
+    leaves an unused token behind, which expires. The caller shows the same page either way,
+    so the answer never tells a visitor whether an address is known.
     """
     candidate = find_by_email(session, email)
     if candidate is None:
-        return False
+        return None
     token = secrets.token_urlsafe(32)
     session.add(
         SignInToken(
@@ -59,8 +61,7 @@ def request_link(
         f"within {minutes} minutes:\n\n{link_for(token)}\n\n"
         "If you did not ask to sign in, ignore this message: nothing happens without the link.\n"
     )
-    mailer.send(compose(sender, candidate.email, f"Your {program_name} sign-in link", body))
-    return True
+    return compose(sender, candidate.email, f"Your {program_name} sign-in link", body)
 
 
 def redeem(session: Session, token: str, now: dt.datetime) -> Candidate | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+from email.message import EmailMessage
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -54,24 +55,29 @@ def start() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         assert form.email.data is not None
         next_path = safe_next(form.next.data, "")
-        try:
-            with db.transaction() as session:
-                signin.request_link(
-                    session,
-                    mailer_from_config(current_app.config),
-                    form.email.data,
-                    now(),
-                    link_for=lambda token: _link(token, next_path),
-                    lifetime=dt.timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
-                    sender=current_app.config["MAIL_FROM"],
-                    program_name=program.current().short_name,
-                )
-        except (smtplib.SMTPException, OSError):
-            # Logged for staff, never shown: an error only for addresses on file would tell a
-            # visitor which addresses are known. The token is rolled back with the transaction.
-            log.exception("the sign-in link could not be mailed")
+        with db.transaction() as session:
+            message = signin.issue_link(
+                session,
+                form.email.data,
+                now(),
+                link_for=lambda token: _link(token, next_path),
+                lifetime=dt.timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
+                sender=current_app.config["MAIL_FROM"],
+                program_name=program.current().short_name,
+            )
+        if message is not None:
+            _send(message)
         return redirect(url_for("signin.sent"))
     return render_template("shop/signin.html", form=form), 400 if form.errors else 200
+
+
+def _send(message: EmailMessage) -> None:
+    try:
+        mailer_from_config(current_app.config).send(message)
+    except (smtplib.SMTPException, OSError):
+        # Logged for staff, never shown: an error only for addresses on file would tell a
+        # visitor which addresses are known. The unused token expires on its own.
+        log.exception("the sign-in link could not be mailed")
 
 
 def _link(token: str, next_path: str) -> str:

@@ -9,13 +9,14 @@ import html
 import logging
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from factories import add_candidate
@@ -24,6 +25,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from shop import create_app, db
+from shop.db import normalise_url
 from shop.models import SignInToken
 
 NAME = "Ana Lopez"
@@ -40,8 +42,11 @@ class Inbox:
 
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
+        self.on_message: Callable[[], None] | None = None  # called as each message arrives
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.on_message is not None:
+            self.on_message()
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
@@ -195,6 +200,25 @@ def test_the_whole_journey_over_smtp(smtp_app: Flask, web: FlaskClient, mail: In
     assert [t.used_at is not None for t in tokens(smtp_app)] == [True]
 
 
+def test_the_link_is_mailed_once_its_token_is_committed(
+    smtp_app: Flask, web: FlaskClient, mail: Inbox, database_url: str
+) -> None:
+    # Another connection counts the tokens as the mail arrives: it sees committed rows only.
+    other = sa.create_engine(normalise_url(database_url))
+    seen: list[int] = []
+
+    def count_committed_tokens() -> None:
+        with other.connect() as connection:
+            seen.append(connection.scalar(sa.select(sa.func.count()).select_from(SignInToken)))
+
+    mail.on_message = count_committed_tokens
+    try:
+        web.post("/shop/signin", data={"email": ADDRESS})
+    finally:
+        other.dispose()
+    assert seen == [1]  # a link that arrives always works
+
+
 def test_only_a_hash_of_the_token_is_stored(smtp_app: Flask, web: FlaskClient, mail: Inbox) -> None:
     token = ask_for_link(web, mail).rsplit("/", 1)[1]
     stored = tokens(smtp_app)
@@ -291,7 +315,8 @@ def test_a_mail_server_that_is_down_does_not_give_known_addresses_away(
             unknown.data,
         )
         assert "could not be mailed" in caplog.text
-        assert tokens(app) == []  # rolled back with the failed request
+        # The token was committed before the mail was tried: it stays unused, and expires.
+        assert [t.used_at for t in tokens(app)] == [None]
     finally:
         app.extensions["db.engine"].dispose()
 
