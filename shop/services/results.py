@@ -280,30 +280,8 @@ def _csv_record(
     if module is not None:
         missing = [k.slug for k in module.kwas if k.slug not in given]
         kwa_scores = _kwa_scores(module, given, missing, kwa_module, checks, _csv_number)
-    if (
-        checks.problems
-        or attempt_id is None
-        or candidate_id is None
-        or name is None
-        or email is None
-        or module is None
-        or taken_on is None
-        or score is None
-        or passed is None
-        or kwa_scores is None
-    ):
-        return None  # a failed check, or a missing column already reported on line 1
-    return ResultRecord(
-        attempt_id,
-        candidate_id,
-        name,
-        email,
-        module.id,
-        taken_on,
-        score,
-        passed,
-        kwa_scores,
-        where=checks.where,
+    return _complete_record(
+        checks, attempt_id, candidate_id, name, email, module, taken_on, score, passed, kwa_scores
     )
 
 
@@ -386,6 +364,24 @@ def _json_record(
             known = {slug: value for slug, value in given.items() if slug in kwa_module}
             missing = [k.slug for k in module.kwas if k.slug not in given]
             kwa_scores = _kwa_scores(module, known, missing, kwa_module, checks, _json_percent)
+    return _complete_record(
+        checks, attempt_id, candidate_id, name, email, module, taken_on, score, passed, kwa_scores
+    )
+
+
+def _complete_record(
+    checks: _Checks,
+    attempt_id: str | None,
+    candidate_id: str | None,
+    name: str | None,
+    email: str | None,
+    module: Module | None,
+    taken_on: dt.date | None,
+    score: float | None,
+    passed: bool | None,
+    kwa_scores: dict[str, float] | None,
+) -> ResultRecord | None:
+    """The record, when every field passed its check (each failed one has been reported)."""
     if (
         checks.problems
         or attempt_id is None
@@ -398,7 +394,7 @@ def _json_record(
         or passed is None
         or kwa_scores is None
     ):
-        return None  # a failed check, or a missing column already reported on line 1
+        return None  # a failed check, or a missing column (reported on line 1)
     return ResultRecord(
         attempt_id,
         candidate_id,

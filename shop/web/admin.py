@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from shop import db
@@ -208,13 +210,13 @@ def credential(verify_id: str) -> tuple[str, int]:
 @staff_only
 def revoke_credential(verify_id: str) -> Response | tuple[str, int]:
     reason = request.form.get("reason", "")
-    try:
-        with db.transaction() as session:
-            done = credentials.revoke(session, verify_id, reason, now())
-    except credentials.CredentialNotFound:
-        abort(404)
-    except credentials.CredentialError as error:
-        return _render_credential(_credential(verify_id), str(error), 400, revoke_reason=reason)
+    done = _change_credential(
+        verify_id,
+        lambda session: credentials.revoke(session, verify_id, reason, now()),
+        revoke_reason=reason,
+    )
+    if isinstance(done, Refused):
+        return done.page
     flash(f"Credential {done.verify_id} was revoked: its verify page says so from now on.")
     return redirect(url_for("admin.credential", verify_id=done.verify_id))
 
@@ -223,13 +225,13 @@ def revoke_credential(verify_id: str) -> Response | tuple[str, int]:
 @staff_only
 def reinstate_credential(verify_id: str) -> Response | tuple[str, int]:
     reason = request.form.get("reason", "")
-    try:
-        with db.transaction() as session:
-            done = credentials.reinstate(session, verify_id, reason, now())
-    except credentials.CredentialNotFound:
-        abort(404)
-    except credentials.CredentialError as error:
-        return _render_credential(_credential(verify_id), str(error), 400, reinstate_reason=reason)
+    done = _change_credential(
+        verify_id,
+        lambda session: credentials.reinstate(session, verify_id, reason, now()),
+        reinstate_reason=reason,
+    )
+    if isinstance(done, Refused):
+        return done.page
     flash(f"Credential {done.verify_id} was reinstated: it is valid again.")
     return redirect(url_for("admin.credential", verify_id=done.verify_id))
 
@@ -239,15 +241,14 @@ def reinstate_credential(verify_id: str) -> Response | tuple[str, int]:
 def reissue_credential(verify_id: str) -> Response | tuple[str, int]:
     name = request.form.get("name", "")
     reason = request.form.get("reason", "")
-    try:
-        with db.transaction() as session:
-            done = credentials.reissue(session, verify_id, name, reason, now())
-    except credentials.CredentialNotFound:
-        abort(404)
-    except credentials.CredentialError as error:
-        return _render_credential(
-            _credential(verify_id), str(error), 400, new_name=name, reissue_reason=reason
-        )
+    done = _change_credential(
+        verify_id,
+        lambda session: credentials.reissue(session, verify_id, name, reason, now()),
+        new_name=name,
+        reissue_reason=reason,
+    )
+    if isinstance(done, Refused):
+        return done.page
     first = done[0]
     others = len(done) - 1
     also = f" and {others} other credential{'s' if others != 1 else ''}" if others else ""
@@ -256,6 +257,25 @@ def reissue_credential(verify_id: str) -> Response | tuple[str, int]:
         f"same id{'s' if others else ''}, edition {first.edition}."
     )
     return redirect(url_for("admin.credential", verify_id=first.verify_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A change staff asked for that the rules refused: the credential's page, saying why."""
+
+    page: tuple[str, int]
+
+
+def _change_credential(verify_id: str, change: Callable[[Session], R], **typed: str) -> R | Refused:
+    """`change` in one transaction; unknown id: 404; refused: the page again, with what was
+    typed (`typed`, the form's fields by the template's names) and the reason."""
+    try:
+        with db.transaction() as session:
+            return change(session)
+    except credentials.CredentialNotFound:
+        abort(404)
+    except credentials.CredentialError as error:
+        return Refused(_render_credential(_credential(verify_id), str(error), 400, **typed))
 
 
 def _credential(verify_id: str) -> Credential:
