@@ -35,13 +35,14 @@ import jinja2
 from markupsafe import Markup
 
 from . import STATIC, content
-from .content import ContentError, ContentProblem, Source
+from .content import ContentError, ContentProblem, Source, read_bytes
 from .kinds import Output, RouteError, SiteKind, load
 from .links import BrokenLink, check, collect
 from .render import BodyRenderer, View, configure_jinja, has_expressions
 
 CACHE_FORMAT = b"sitegen-cache-1"
 PARALLEL_FROM = 48  # fewer outputs to render than this: forking workers costs more than it saves
+MIN_CHUNK = 4  # outputs that a worker renders for one message, at the least
 
 
 class BuildError(Exception):
@@ -126,7 +127,10 @@ def build(
         raise BuildError(str(error)) from None
     # Nothing was added to or removed from the output since the last build (that would have
     # changed a folder's time): then the stale files are the ones it made that this one does not.
+    # A new (or empty) output holds none.
     known = set(state.files) if _same_folders(out_dir, state.folders) else None
+    if known is None and _is_new(out_dir):
+        known = set()
     run = _Run(kind, out_dir, state, cache_dir, generator)
     plans = run.plan(outputs)
     todo = [i for i, plan in enumerate(plans) if not run.current(plan)]
@@ -305,7 +309,8 @@ class _Run:
             if self.body_cache is not None:
                 # Named by its content: a file cut short by a crash fails to load and is
                 # converted again, so no temporary name is needed.
-                (self.body_cache / key).write_bytes(marshal.dumps(known))
+                size = None if key in self._cached else 0  # 0: a new file, nothing to cut
+                _overwrite(os.path.join(self.body_cache, key), marshal.dumps(known), size)
         self.bodies[key] = known
         return Markup(known[0])
 
@@ -313,7 +318,7 @@ class _Run:
         if self.body_cache is None or key not in self._cached:
             return None
         try:
-            html, links = marshal.loads((self.body_cache / key).read_bytes())
+            html, links = marshal.loads(read_bytes(os.path.join(self.body_cache, key)))
         except (OSError, EOFError, ValueError, TypeError):
             return None  # not converted yet (or unreadable): convert it
         return str(html), tuple(links)
@@ -462,9 +467,7 @@ def _render(run: _Run, plans: list[_Plan], todo: list[int], jobs: int) -> Iterat
     if "fork" not in multiprocessing.get_all_start_methods():
         yield from (run.render(i, plans[i]) for i in todo)
         return
-    # Small chunks, so both workers stay busy to the end; big enough to keep messages few.
-    size = max(1, min(16, len(todo) // (jobs * 8)))
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    chunks = _chunks(todo, plans, jobs)
     _RUN = (run, plans)
     gc.freeze()  # the workers share the loaded site: no collection should copy its pages
     try:
@@ -474,6 +477,23 @@ def _render(run: _Run, plans: list[_Plan], todo: list[int], jobs: int) -> Iterat
     finally:
         gc.unfreeze()
         _RUN = None
+
+
+def _chunks(todo: list[int], plans: list[_Plan], jobs: int) -> list[list[int]]:
+    """The work of each message to a worker: documents alone, then pages in shrinking chunks.
+
+    Chunks shrink as the work runs out ("guided self-scheduling"): few messages, as each costs
+    the parent time while the workers need it (the pool's threads wake for each result), and
+    small ones at the end, so that no worker is left alone with a long one.
+    """
+    chunks = [[i] for i in todo if plans[i].view.document]
+    pages = [i for i in todo if not plans[i].view.document]
+    start = 0
+    while start < len(pages):
+        size = max(MIN_CHUNK, (len(pages) - start) // (2 * jobs))
+        chunks.append(pages[start : start + size])
+        start += size
+    return chunks
 
 
 def _render_chunk(indices: list[int]) -> list[_Done]:
@@ -509,7 +529,7 @@ def _generator_digest() -> bytes:
 
 def _unchanged(out_dir: Path, file: str, record: Record) -> bool:
     try:
-        stat = os.stat(out_dir / file)
+        stat = os.stat(os.path.join(out_dir, file))
     except OSError:
         return False
     return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
@@ -525,7 +545,7 @@ def _write(
     ids: tuple[str, ...] = (),
 ) -> tuple[Record, int]:
     """Write `data` unless the file holds it already (its time stays); its record, 1 if written."""
-    path = out_dir / file
+    path = os.path.join(out_dir, file)
     digest = hashlib.sha256(data).hexdigest()
     previous = old.get(file)
     try:
@@ -533,16 +553,37 @@ def _write(
     except OSError:
         stat = None
     if stat is not None and stat.st_size == len(data):
-        if previous is not None and previous.digest == digest:
-            same = _unchanged(out_dir, file, previous)
-        else:
-            same = False
-        if same or path.read_bytes() == data:
+        same = (
+            previous is not None
+            and previous.digest == digest
+            and (previous.size, previous.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+        )
+        if same or read_bytes(path) == data:
             return Record(key, digest, stat.st_size, stat.st_mtime_ns, links, ids), 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    if stat is None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    _overwrite(path, data, stat.st_size if stat else None)
     stat = os.stat(path)
     return Record(key, digest, stat.st_size, stat.st_mtime_ns, links, ids), 1
+
+
+def _overwrite(path: str, data: bytes, size: int | None) -> None:
+    """Write `data` over the bytes of a file of `size` bytes (None: unknown), or a new one.
+
+    Not truncated first: on ext4 a file truncated to nothing and written again is flushed to
+    disk when closed (auto_da_alloc), which made a rebuild that rewrites every page several
+    times slower. Cut to length after, if it was longer. A build stopped midway leaves files
+    whose time differs from their records, so the next build writes them again.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+    try:
+        done = 0
+        while done < len(data):
+            done += os.write(descriptor, data[done:] if done else data)
+        if size is None or size > len(data):
+            os.ftruncate(descriptor, len(data))
+    finally:
+        os.close(descriptor)
 
 
 def _remove_stale(
@@ -568,6 +609,14 @@ def _remove_stale(
                 os.rmdir(out_dir / folder)
                 folder = folder.rpartition("/")[0]
     return removed
+
+
+def _is_new(folder: Path) -> bool:
+    """Whether a folder does not exist or holds nothing."""
+    try:
+        return not os.listdir(folder)
+    except FileNotFoundError:
+        return True
 
 
 def _is_empty(folder: Path) -> bool:

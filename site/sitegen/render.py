@@ -12,7 +12,11 @@ import jinja2
 import markdown
 import nh3
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
+from markdown.extensions.attr_list import AttrListTreeprocessor
+from markdown.extensions.toc import TocTreeprocessor
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor, UnescapeTreeprocessor
+from markdown.util import Registry
 from markupsafe import Markup
 
 from .content import ContentError, ContentProblem, Source
@@ -41,6 +45,8 @@ ALLOWED_ATTRIBUTES = {
     "sup": {"id"},
     "div": {"class"},
 }
+# Python-Markdown's extensions that content may use (the build adds its own, see _Extension).
+EXTENSIONS = ("tables", "fenced_code", "attr_list", "def_list", "sane_lists", "toc")
 
 
 def configure_jinja(env: jinja2.Environment) -> None:
@@ -82,20 +88,136 @@ class _LinkCollector(Treeprocessor):
 
     def run(self, root: etree.Element) -> None:
         for element in root.iter():
-            for attribute in ("href", "src"):
-                value = element.get(attribute)
-                if value is not None:
-                    self.links.append(value)
+            attributes = element.attrib
+            if attributes:  # most elements have none
+                for attribute in ("href", "src"):
+                    value = attributes.get(attribute)
+                    if value is not None:
+                        self.links.append(value)
 
 
-class _LinkExtension(Extension):
+# -- Python-Markdown, page by page ----------------------------------------------------------------
+#
+# Markdown tries each of its inline patterns on each run of text, and runs each treeprocessor over
+# the whole tree, whatever a page holds; yet most of them need a character that a page may not hold
+# at all (a code span "`", a link "[", an HTML tag "<"). So once the preprocessors are done,
+# _PagePlan reads the page's text as the parser will see it (code blocks and HTML blocks stashed
+# away) and leaves out what cannot match there: the same HTML, sooner. A test holds it to the
+# output of a Markdown instance without the plan.
+
+# Each inline pattern's texts, one of which it needs to match: its regular expression matches
+# nothing without it (in the text after the preprocessors, whose tabs are spaces by then). A
+# reference link shows only what a definition ("[id]: url") gave, so it needs "]:". A pattern not
+# named here (say, one a later Markdown adds) is always tried.
+_INLINE_NEEDS: dict[str, tuple[str, ...]] = {
+    "backtick": ("`",),
+    "escape": ("\\",),
+    "reference": ("]:",),
+    "link": ("[",),
+    "image_link": ("![",),
+    "image_reference": ("]:",),
+    "short_reference": ("]:",),
+    "short_image_ref": ("]:",),
+    "autolink": ("<",),
+    "automail": ("<",),
+    "linebreak": ("  \n",),
+    "html": ("<",),
+    "entity": ("&",),
+    "em_strong": ("*", "_"),
+}
+
+
+class _AttrList(AttrListTreeprocessor):
+    """attr_list's treeprocessor, skipped on a page without "{": it has no attribute list."""
+
+    active = True
+
+    def run(self, doc: etree.Element) -> None:
+        if self.active:
+            super().run(doc)
+
+
+class _Unescape(UnescapeTreeprocessor):
+    """Restores backslash-escaped characters; skipped on a page without a backslash."""
+
+    active = True
+
+    def run(self, root: etree.Element) -> None:
+        if self.active:
+            super().run(root)
+
+
+class _BlockTags(list[str]):
+    """Markdown's block-level tags, asked for every element it prettifies: a set answers faster.
+
+    Markdown reads the list and extensions may add to it while the instance is built; nothing
+    changes it once it is wrapped, at the end.
+    """
+
+    def __init__(self, tags: list[str]) -> None:
+        super().__init__(tags)
+        self._set = frozenset(tags)
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._set
+
+
+class _PagePlan(Preprocessor):
+    """Runs after the other preprocessors: gives the page only what its text can use."""
+
+    def __init__(self, md: markdown.Markdown, attr_list: _AttrList, unescape: _Unescape) -> None:
+        super().__init__(md)
+        inline, toc = md.treeprocessors["inline"], md.treeprocessors["toc"]
+        assert isinstance(inline, InlineProcessor) and isinstance(toc, TocTreeprocessor)
+        self._inline, self._toc, self._marker = inline, toc, toc.marker
+        self._attr_list, self._unescape = attr_list, unescape
+        patterns = md.inlinePatterns
+        names = {id(patterns[name]): name for name in _INLINE_NEEDS if name in patterns}
+        # Markdown's patterns in the order it applies them, each with what it needs.
+        self._patterns = [(p, _INLINE_NEEDS.get(names.get(id(p), ""))) for p in patterns]
+        self._registries: dict[tuple[int, ...], Registry[Any]] = {}  # by the patterns chosen
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        chosen = tuple(
+            i
+            for i, (_, needs) in enumerate(self._patterns)
+            if needs is None or any(need in text for need in needs)
+        )
+        self._inline.inlinePatterns = self._registry(chosen)
+        # Without its marker, the toc extension only gives the headings their ids.
+        self._toc.marker = self._marker if self._marker and self._marker in text else ""
+        self._attr_list.active = "{" in text
+        self._unescape.active = "\\" in text  # what EscapeInlineProcessor stashes
+        return lines
+
+    def _registry(self, chosen: tuple[int, ...]) -> Registry[Any]:
+        """The chosen patterns, in Markdown's order; made once for each choice."""
+        registry = self._registries.get(chosen)
+        if registry is None:
+            registry = self._registries[chosen] = Registry()
+            for i in chosen:
+                registry.register(self._patterns[i][0], str(i), -i)  # the first comes first
+        return registry
+
+
+class _Extension(Extension):
+    """Our additions: the page plan and the link collector. Must come after the others."""
+
     def __init__(self) -> None:
         super().__init__()
         self.links: list[str] = []
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.registerExtension(self)
+        # In the places of those they stand for (the same names and priorities).
+        attr_list, unescape = _AttrList(md), _Unescape(md)
+        md.treeprocessors.register(attr_list, "attr_list", 8)
+        md.treeprocessors.register(unescape, "unescape", 0)
+        # After unescape (the same priority, registered later): it reads the links as written.
         md.treeprocessors.register(_LinkCollector(md, self.links), "cpt-links", 0)
+        md.preprocessors.register(_PagePlan(md, attr_list, unescape), "cpt-plan", 0)
+        md.block_level_elements = _BlockTags(md.block_level_elements)
 
     def reset(self) -> None:
         self.links.clear()
@@ -127,13 +249,18 @@ class BodyRenderer:
     """
 
     def __init__(self, context: dict[str, Any] | None) -> None:
-        self._links = _LinkExtension()
+        self._extension = _Extension()
         self._markdown = markdown.Markdown(
-            extensions=["tables", "fenced_code", "attr_list", "def_list", "sane_lists", "toc",
-                        self._links],
+            extensions=[*EXTENSIONS, self._extension],
             extension_configs={"tables": {"use_align_attribute": True}},
             output_format="html",
-        )  # fmt: skip
+        )
+        self._cleaner = nh3.Cleaner(
+            tags=set(ALLOWED_TAGS),
+            attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+            url_schemes={"http", "https", "mailto"},
+            link_rel=None,
+        )
         self._jinja = jinja2.Environment(
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
@@ -145,15 +272,7 @@ class BodyRenderer:
         text = self._expand(source)
         self._markdown.reset()
         html = self._markdown.convert(text)
-        links = tuple(self._links.links)
-        clean = nh3.clean(
-            html,
-            tags=set(ALLOWED_TAGS),
-            attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-            url_schemes={"http", "https", "mailto"},
-            link_rel=None,
-        )
-        return Rendered(clean, links)
+        return Rendered(self._cleaner.clean(html), tuple(self._extension.links))
 
     def _expand(self, source: Source) -> str:
         """Run the body through Jinja so policy numbers come from the data file."""
