@@ -159,3 +159,19 @@ def test_an_unknown_name_in_a_body_expression_names_the_file_and_line(content_co
         app.view_functions["page"](name="about")
     assert str(caught.value).startswith(f"{page}:{len(lines) + 1}: ")
     assert "no_such_number" in str(caught.value)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_file_with_other_line_endings_reads_as_with_line_feeds(
+    content_copy: Path, newline: str
+) -> None:
+    faq = content_copy / "faq.md"
+    before = load_site(content_copy).pages["faq"].source
+    faq.write_bytes(faq.read_bytes().replace(b"\n", newline.encode()))
+    assert load_site(content_copy).pages["faq"].source == before
+
+
+def test_a_file_that_is_not_utf8_is_refused(content_copy: Path) -> None:
+    faq = content_copy / "faq.md"
+    faq.write_bytes(faq.read_bytes() + b"\xff")
+    assert problems_of(content_copy) == [f"{faq}:1: not UTF-8 text (invalid start byte)"]
