@@ -12,7 +12,8 @@ rebuild render only what changed:
 - a file is written only when its bytes change, and files the build did not make are removed.
 
 So a rebuild gives the bytes of a clean build, which the tests check, and the link check runs
-over every page from each page's cached links and ids.
+over every page from each page's cached links and ids (unless no file changed since a build
+whose links were all found).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class _State:
     files: dict[str, Record] = field(default_factory=dict)
     front: dict[str, Any] = field(default_factory=dict)
     folders: dict[str, int] = field(default_factory=dict)  # the output's folders: mtime_ns
+    checked: str = ""  # how these files' links were all found (_link_check), if they were
 
     @classmethod
     def load(cls, path: Path | None, generator: bytes) -> _State:
@@ -90,15 +92,16 @@ class _State:
             return cls()
         try:
             with path.open("rb") as file:
-                stamp, files, front, folders = pickle.load(file)
+                stamp, files, front, folders, checked = pickle.load(file)
         except Exception:  # unreadable, or from an older format: start afresh
             return cls()
-        return cls(files, front, folders) if stamp == generator else cls()
+        return cls(files, front, folders, checked) if stamp == generator else cls()
 
     def save(self, path: Path, generator: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as part:
-            pickle.dump((generator, self.files, self.front, self.folders), part, protocol=5)
+            state = (generator, self.files, self.front, self.folders, self.checked)
+            pickle.dump(state, part, protocol=5)
         os.replace(part.name, path)  # never half a cache, even after a crash
 
 
@@ -158,9 +161,13 @@ def build(
     if search:
         run.index_for_search()
         removed += _remove_stale(out_dir, set(run.records), known, under="pagefind/")
-    if todo or run.written or removed or state.files != run.records or known is None:
-        _save(state, state_file, run, kind, folders=True)
-    broken = run.check_links(search)
+    # The same files as the last build, whose links were all found: they still are.
+    check = _link_check(search, kind)
+    same = state.files == run.records
+    broken = [] if same and state.checked == check else run.check_links(search)
+    checked = "" if broken else check
+    if todo or run.written or removed or not same or known is None or state.checked != checked:
+        _save(state, state_file, run, kind, folders=True, checked=checked)
     if broken:
         raise BuildError(run.describe(broken, plans))
     return BuildResult(
@@ -173,19 +180,34 @@ def build(
     )
 
 
-def _save(state: _State, path: Path | None, run: _Run, kind: SiteKind, *, folders: bool) -> None:
+def _save(
+    state: _State,
+    path: Path | None,
+    run: _Run,
+    kind: SiteKind,
+    *,
+    folders: bool,
+    checked: str = "",
+) -> None:
     """Keep what the next build starts from: only what this tree uses, so the cache stays small.
 
-    Without `folders` (a failed build), the next build looks through the whole output.
+    Without `folders` (a failed build), the next build looks through the whole output; without
+    `checked`, it checks every link.
     """
     if path is None:
         return
+    state.checked = checked
     state.folders = _folder_times(run.out_dir, run.records) if folders else {}
     fronts = {source.front for source in kind.sources}
     state.front = {k: v for k, v in content.FRONT_MATTER_MEMO.items() if k in fronts}
     state.files = run.records
     state.save(path, run.generator)
     run.prune_bodies()
+
+
+def _link_check(search: bool, kind: SiteKind) -> str:
+    """What a link check depends on besides the files: the site's host, the search index."""
+    return f"{kind.site_url}\0{search}"
 
 
 def _state_file(cache_dir: Path | None, out_dir: Path) -> Path | None:

@@ -292,6 +292,29 @@ def test_a_link_to_a_removed_page_fails_the_rebuild(corpus: Path, tmp_path: Path
         build(corpus, out, search=False, cache_dir=cache)
 
 
+def test_a_rebuild_with_a_broken_link_left_as_it_was_fails_again(
+    corpus: Path, tmp_path: Path
+) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    (corpus / "pages" / "kwa" / "m0001" / "k02.md").unlink()  # k03 links to it
+    for _ in range(2):  # the second build changes nothing, and checks the links all the same
+        with pytest.raises(BuildError, match=r"link '/kwa/m0001/k02/"):
+            build(corpus, out, search=False, cache_dir=cache)
+
+
+def test_a_rebuild_with_nothing_changed_checks_no_link_again(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build(corpus, out, search=False, cache_dir=cache)
+
+    def no_check(*args: object) -> list[object]:
+        raise AssertionError("the links of the same files were all found last time")
+
+    monkeypatch.setattr("sitegen.build.check", no_check)
+    assert build(corpus, out, search=False, cache_dir=cache).rendered == 0
+
+
 def test_a_plain_page_without_a_title_names_its_file_and_line(corpus: Path) -> None:
     page = corpus / "pages" / "kwa" / "m0000" / "k01.md"
     replace_in(page, "title:", "titel:")
