@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request, url_for
 from werkzeug.routing import Rule
 
 from sitegen.app import STATIC, TEMPLATES
@@ -50,6 +50,41 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
     app.extensions["site"] = load_site(Path(app.config["CONTENT_DIR"]))
     app.context_processor(_chrome)
+    app.jinja_env.globals["url_for"] = _TemplateUrls()
+
+
+class _TemplateUrls:
+    """`url_for` for templates, remembering what it built.
+
+    A page's layout builds the same few dozen links on every request (the site's menus, the
+    stylesheets), and building one costs more than the rest of a small page's work. A
+    relative URL depends only on the endpoint, its values and the script root, so once built
+    it is kept (a bounded number of them). Anything else (`_external`, `_anchor`, a
+    blueprint-relative ".name", a value that cannot be a key, no request) is built every time.
+    """
+
+    LIMIT = 4096  # distinct URLs kept; then the memory starts again
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[Any, ...], str] = {}
+
+    def __call__(self, endpoint: str, **values: Any) -> str:
+        if (
+            endpoint.startswith(".")
+            or not has_request_context()
+            or any(name.startswith("_") for name in values)
+        ):
+            return url_for(endpoint, **values)
+        try:
+            key = (request.script_root, endpoint, frozenset(values.items()))
+            found = self._built.get(key)
+        except TypeError:  # a value that cannot be hashed (a list of values)
+            return url_for(endpoint, **values)
+        if found is None:
+            if len(self._built) >= self.LIMIT:
+                self._built.clear()
+            found = self._built[key] = url_for(endpoint, **values)
+        return found
 
 
 def _chrome() -> dict[str, Any]:

@@ -19,6 +19,12 @@ def full_certification_date(history: History, program: Program) -> date | None:
     on or after s, provided that pass falls within the window. Once achieved it is held for
     ever: no rule of today takes it back.
     """
+    return history.derived(
+        "full_certification_date", program, lambda: _full_certification_date(history, program)
+    )
+
+
+def _full_certification_date(history: History, program: Program) -> date | None:
     pass_days = {
         m.id: [a.taken_on for a in history.passes_of(m.id)] for m in program.required_modules
     }

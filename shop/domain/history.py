@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeVar
 
 from shop.domain.program import ItemKind
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +56,29 @@ class History:
     attempts: tuple[Attempt, ...] = ()
     purchases: tuple[Purchase, ...] = ()
     unused_authorizations: frozenset[str] = frozenset()
+    # What rules derived from this history (it never changes), by rule and program.
+    _derived: dict[tuple[str, int], tuple[object, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Sorted once here (rule 1), so every rule reads the attempts in the same order.
         object.__setattr__(self, "attempts", tuple(sorted(self.attempts, key=chronological)))
         object.__setattr__(self, "purchases", tuple(self.purchases))
         object.__setattr__(self, "unused_authorizations", frozenset(self.unused_authorizations))
+
+    def derived(self, rule: str, program: object, compute: Callable[[], T]) -> T:
+        """`compute()`, run once per rule and program for this history.
+
+        A page asks the same question of one history many times (each catalogue item asks
+        whether the candidate is fully certified); the answer cannot change.
+        """
+        key = (rule, id(program))
+        found = self._derived.get(key)
+        if found is None or found[0] is not program:  # an id can be reused once freed
+            found = self._derived[key] = (program, compute())
+        value: T = found[1]
+        return value
 
     def attempts_at(self, module: str) -> tuple[Attempt, ...]:
         """The module's attempts, oldest first."""

@@ -257,3 +257,27 @@ def test_full_certification_is_a_credential_with_its_date(program: Program) -> N
     assert [c.module for c in held[:4]] == ["safety", "quality", "processes", "maintenance"]
     assert held[-1] == Credential(CredentialKind.FULL_CERTIFICATION, date(2020, 4, 10))
     assert len(held) == 5
+
+
+def test_a_history_works_out_each_derived_answer_once_per_program(program: Program) -> None:
+    candidate = history(*four_passes("2024-05-01", "2024-05-01", "2024-05-01", "2024-05-01"))
+    other_program = Program(**{f: getattr(program, f) for f in program.__dataclass_fields__})
+    runs: list[Program] = []
+
+    def count(for_program: Program) -> str:
+        runs.append(for_program)
+        return "answer"
+
+    for _ in range(3):
+        assert candidate.derived("rule", program, lambda: count(program)) == "answer"
+    assert candidate.derived("rule", other_program, lambda: count(other_program)) == "answer"
+    assert candidate.derived("another rule", program, lambda: count(program)) == "answer"
+    assert runs == [program, other_program, program]
+
+
+def test_the_remembered_date_is_the_date(program: Program) -> None:
+    candidate = history(*four_passes("2024-03-10", "2024-06-01", "2025-01-01", "2026-03-10"))
+    first = full_certification_date(candidate, program)
+    assert first == day("2026-03-10")
+    assert full_certification_date(candidate, program) == first
+    assert full_certification_date(history(*candidate.attempts[:3]), program) is None
