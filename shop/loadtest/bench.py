@@ -112,7 +112,7 @@ def wrk_path() -> str:
 def run(settings: Settings) -> Bench:
     wrk_path()
     print(
-        f"gunicorn -w {stack.GUNICORN_WORKERS} -k gthread --threads {stack.GUNICORN_THREADS}; "
+        f"{stack.gunicorn_settings()}; "
         f"wrk -t{settings.threads} -c{settings.connections} -d{settings.duration}s"
     )
     pages: list[WrkResult] = []
@@ -583,7 +583,7 @@ def _relative(path: Path) -> str:
 
 def markdown(result: Bench, settings: Settings) -> str:
     c = result.ceiling
-    workers = f"-w {stack.GUNICORN_WORKERS} -k gthread --threads {stack.GUNICORN_THREADS}"
+    workers = stack.gunicorn_settings()
     runs = " and ".join(f"{r.rps:.0f}" for r in result.ceiling_runs)
     lines = [
         "# The shop's pages beside the framework's ceiling",
@@ -591,7 +591,8 @@ def markdown(result: Bench, settings: Settings) -> str:
         "<!-- Written by `make shop-bench` (python -m shop.loadtest bench): edit the tool, "
         "not this file. -->",
         "",
-        f"Issue #7, item 4. gunicorn `{workers}` on 127.0.0.1 serving the shop (a fresh "
+        f"Issue #7, item 4. The deployment's settings ({workers}) on 127.0.0.1 serving the "
+        "shop (a fresh "
         f"database with {CANDIDATES} seeded candidates) and, with the same settings, a bare "
         "Flask route returning a small HTML string (`shop/loadtest/bare.py`): the framework's "
         f"ceiling on this machine. `wrk -t{settings.threads} -c{settings.connections} "

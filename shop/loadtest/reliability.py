@@ -463,8 +463,8 @@ def report(runs: list[DatabaseRun], settings: Settings, info: dict[str, str]) ->
         "## How it was measured",
         "",
         *machine.markdown_lines(info),
-        f"- the shop: `gunicorn -w {stack.GUNICORN_WORKERS} -k gthread --threads "
-        f"{stack.GUNICORN_THREADS} -b 127.0.0.1:PORT 'shop:create_app()'`, as deployed, with "
+        f"- the shop: {stack.gunicorn_settings()}, `-b 127.0.0.1:PORT 'shop:create_app()'`, "
+        "as deployed, with "
         "`DATABASE_URL`, `SECRET_KEY`, `STRIPE_API_BASE` (the offline Stripe, "
         "`python -m shop.payments.fake_stripe`), `SHOP_URL`, `REDIS_URL` (the rate limiter's "
         f"counters, `{stack.REDIS_URL}`), `SMTP_HOST`/`SMTP_PORT` (below) and "

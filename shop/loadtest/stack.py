@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import runpy
 import secrets
 import signal
 import socket
@@ -41,8 +42,19 @@ POSTGRES_URL = os.environ.get("LOADTEST_POSTGRES_URL", "postgresql://postgres@12
 REDIS_URL = os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 # High enough that no virtual user is ever limited: every user comes from 127.0.0.1.
 HIGH_RATE_LIMIT = "1000000 per minute"
-GUNICORN_WORKERS = 4
-GUNICORN_THREADS = 4
+# The deployment's gunicorn settings: every load run serves the shop (and the bare route) with them.
+GUNICORN_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+
+
+def gunicorn_settings() -> str:
+    """The deployment's gunicorn settings in words, for a report."""
+    conf = runpy.run_path(str(GUNICORN_CONFIG))
+    keepalive = conf.get("keepalive", 2)
+    kept = f"keep-alive {keepalive} s" if keepalive else "no keep-alive"
+    return (
+        f"gunicorn -c deploy/gunicorn.conf.py: {conf['workers']} workers of "
+        f"{conf['worker_class']} with {conf['threads']} threads each, {kept}"
+    )
 
 
 def free_port() -> int:
@@ -233,31 +245,19 @@ class Gunicorn(_Process):
     log: Path
     app: str = "shop:create_app()"
     ready_path: str = "/shop/signin"
-    workers: int = GUNICORN_WORKERS
-    threads: int = GUNICORN_THREADS
     port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    @property
-    def settings(self) -> str:
-        return f"-w {self.workers} -k gthread --threads {self.threads}"
-
     def __enter__(self) -> Gunicorn:
         argv = [
             str(BIN / "gunicorn"),
-            "-w",
-            str(self.workers),
-            "-k",
-            "gthread",
-            "--threads",
-            str(self.threads),
+            "-c",
+            str(GUNICORN_CONFIG),
             "-b",
             f"{HOST}:{self.port}",
-            "--error-logfile",
-            "-",
             self.app,
         ]
         self._spawn(argv, {**base_env(), **self.env}, self.log)
