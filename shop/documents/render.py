@@ -69,6 +69,7 @@ def _environment() -> jinja2.Environment:
 
 
 _ENV = _environment()
+STYLESHEETS = ("css/credentials.css",)  # under the site's static/: every document's style
 
 
 def render_html(template: str, **context: Any) -> str:
@@ -78,7 +79,7 @@ def render_html(template: str, **context: Any) -> str:
 
 def to_pdf(html: str, program: Program) -> bytes:
     """The PDF of our HTML; relative URLs resolve against the site's public address."""
-    pdf: bytes = html_to_pdf(html, STATIC, program.site_url, strict=True)
+    pdf: bytes = html_to_pdf(html, STATIC, program.site_url, stylesheets=STYLESHEETS)
     return pdf
 
 

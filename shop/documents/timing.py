@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import json
 import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from shop.config import PROJECT_ROOT
 from shop.domain.program import Program, load_program
@@ -162,11 +164,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed renders of each document")
     parser.add_argument("--batch", type=int, default=0, help="also render N certificates")
     parser.add_argument("--program", type=Path, default=PROJECT_ROOT / "content" / "program.toml")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     program = load_program(args.program)
     print(f"median of {args.runs} renders after one warm-up, per document")
     documents = sample_documents(program)
     documents[f"kwa-{program.modules[0].id} (site)"] = kwa_document(program.modules[0].id)
+    figures: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": args.runs,
+        "documents": {},
+        "batch": {},
+    }
     for name, make in documents.items():
         size = len(make())  # warm-up
         times = []
@@ -174,15 +183,23 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             make()
             times.append((time.perf_counter() - start) * 1000)
-        print(f"{name:22} {statistics.median(times):7.1f} ms  ({size / 1024:.0f} KiB)")
+        median = statistics.median(times)
+        figures["documents"][name] = {"median_ms": round(median, 1), "kib": round(size / 1024)}
+        print(f"{name:22} {median:7.1f} ms  ({size / 1024:.0f} KiB)")
     if args.batch:
         _certificate(0)  # warm-up before forking, so both runs start from the same state
+        figures["batch"] = {"count": args.batch, "seconds": {}}
         for processes in (1, 2):
             seconds = batch(args.batch, processes)
+            figures["batch"]["seconds"][str(processes)] = round(seconds, 2)
             print(
                 f"{args.batch} certificates on {processes} process(es): {seconds:6.1f} s "
                 f"({args.batch / seconds:.1f} per second)"
             )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {args.json}")
 
 
 if __name__ == "__main__":

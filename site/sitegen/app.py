@@ -264,7 +264,7 @@ def _respond(endpoint: str, **params: str) -> Response | str:
     view = ROUTES[endpoint][1](site, _body, **params)
     rendered = render_template(view.template, **view.context)
     if view.document:
-        from .pdf import PdfCache, html_to_pdf  # WeasyPrint is slow to import: only when needed
+        from .pdf import KWA_STYLESHEETS, PdfCache, html_to_pdf  # slow to import: when needed
 
         cache = current_app.extensions.get("sitegen.pdf_cache")
         if cache is None:
@@ -273,7 +273,10 @@ def _respond(endpoint: str, **params: str) -> Response | str:
                 Path(folder) if folder else None, STATIC
             )
         base_url = current_app.config.get("SITE_URL") or site.program.site_url
-        pdf = cache.get_or_render(rendered, lambda: html_to_pdf(rendered, STATIC, base_url))
+        pdf = cache.get_or_render(
+            rendered,
+            lambda: html_to_pdf(rendered, STATIC, base_url, stylesheets=KWA_STYLESHEETS),
+        )
         return Response(pdf, mimetype="application/pdf")
     if view.filename is not None:
         return _typed(rendered, view.filename)

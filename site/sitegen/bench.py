@@ -33,6 +33,7 @@ ROOT = DEFAULT_CONTENT.parent
 BENCH = ROOT / "build" / "bench"
 VENV_BIN = BENCH / "venv" / "bin"
 RESULTS = BENCH / "results.json"
+DOCUMENTS = BENCH / "documents.json"  # written by shop.documents.timing (make bench)
 REPORT = ROOT / "docs" / "performance.md"
 SIZES = (200, 1_000, 5_000)
 RUNS = {200: 5, 1_000: 5, 5_000: 3}
@@ -598,6 +599,48 @@ def _floor(results: dict[str, Any], hugo: float) -> list[str]:
     ]
 
 
+def _documents(figures: dict[str, Any] | None) -> list[str]:
+    """The PDF documents' timings, from `python -m shop.documents.timing --json` (make bench)."""
+    lines = ["## Documents", ""]
+    if not figures:
+        return [*lines, f"Not measured in this run ({DOCUMENTS.name} was missing).", ""]
+    lines += [
+        f"`python -m shop.documents.timing`, run by `make bench` just before the builds "
+        f"(measured {figures['date']}): each "
+        f"document rendered once to warm up, then {figures['runs']} times; the median wall "
+        "time of one render (WeasyPrint, fonts and templates loaded, no cache). The KWA "
+        "document is the site's, of one module; the others are the shop's, for one holder.",
+        "",
+        "| document | render time, median | size |",
+        "|---|---:|---:|",
+        *(
+            f"| {name} | {d['median_ms']:.0f} ms | {d['kib']} KiB |"
+            for name, d in figures["documents"].items()
+        ),
+        "",
+    ]
+    batch = figures.get("batch")
+    if batch:
+        count, seconds = batch["count"], batch["seconds"]
+        lines += [
+            f"{count:,} different certificates (a name and a verify id each): "
+            + "; ".join(
+                f"{seconds[p]:.1f} s on {p} process{'es' if p != '1' else ''} "
+                f"({count / seconds[p]:.1f} a second)"
+                for p in sorted(seconds)
+            )
+            + ".",
+            "",
+        ]
+    lines += [
+        "The site's KWA documents are rendered again only when their inputs change: they are "
+        "cached by a hash of their HTML and the files it loads, so a rebuild that changes no "
+        "module's pages renders none (the build tests count the renders).",
+        "",
+    ]
+    return lines
+
+
 def _report(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
@@ -642,6 +685,7 @@ def _report(results: dict[str, Any]) -> str:
             for g in results["goals"]
         ),
         "",
+        *_documents(results.get("documents")),
         "## What makes it fast",
         "",
         "- Pages are rendered straight from their templates (`sitegen.build`), not requested one "
@@ -705,6 +749,7 @@ def main() -> None:
     stock = _stock_markdown_alone(BENCH / f"corpus-{SIZES[-1]}")
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     goals = _goals(rows, identical)
+    documents = json.loads(DOCUMENTS.read_text()) if DOCUMENTS.is_file() else None
     results = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine,
@@ -714,6 +759,7 @@ def main() -> None:
         "identical_to_clean_builds": identical,
         "markdown_cpu_ms_per_page": round(markdown * 1000, 3),
         "stock_markdown_cpu_ms_per_page": round(stock * 1000, 3),
+        "documents": documents,
         "goals": goals,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

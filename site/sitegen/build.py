@@ -375,11 +375,14 @@ class _Run:
         return _Done(index, record, written, fresh, [], None)
 
     def _document(self, html: str) -> bytes:
-        from .pdf import PdfCache, html_to_pdf  # WeasyPrint is slow to import: only when needed
+        from .pdf import KWA_STYLESHEETS, PdfCache, html_to_pdf  # slow to import: when needed
 
         static = self.kind.static or STATIC
         cache = PdfCache(self.pdf_cache, static)
-        return cache.get_or_render(html, lambda: html_to_pdf(html, static, self.kind.site_url))
+        return cache.get_or_render(
+            html,
+            lambda: html_to_pdf(html, static, self.kind.site_url, stylesheets=KWA_STYLESHEETS),
+        )
 
     def copy_static(self) -> None:
         """Copy the static files; as Frozen-Flask does, they are served under /static/."""

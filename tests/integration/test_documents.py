@@ -255,6 +255,7 @@ def fetches(monkeypatch: pytest.MonkeyPatch) -> FetchLog:
                 raise
 
     monkeypatch.setattr(sitegen.pdf, "StaticOnlyFetcher", SpyFetcher)
+    monkeypatch.setattr(sitegen.pdf, "_SHEETS", {})  # so the style sheet is fetched again
     return log
 
 
@@ -557,6 +558,26 @@ def test_hostile_names_print_as_text_and_fetch_nothing(
         SITE_STATIC + "css/credentials.css",
         SITE_STATIC + "img/mark.svg",
     }
+
+
+def test_a_style_sheet_is_parsed_once_and_again_after_it_changes(
+    fetches: FetchLog, tmp_path: Path
+) -> None:
+    static = tmp_path / "static"
+    (static / "css").mkdir(parents=True)
+    sheet = static / "css" / "doc.css"
+    sheet.write_text("p { color: rgb(0, 0, 0); }", encoding="utf-8")
+    html = "<p>Styled</p>"
+    base = "https://cpt.example.org"
+    black = sitegen.pdf.html_to_pdf(html, static, base, stylesheets=["css/doc.css"])
+    assert sitegen.pdf.html_to_pdf(html, static, base, stylesheets=["css/doc.css"]) == black
+    assert fetches.requested == [base + "/static/css/doc.css"]
+
+    sheet.write_text("p { color: rgb(200, 0, 0); }", encoding="utf-8")
+    red = sitegen.pdf.html_to_pdf(html, static, base, stylesheets=["css/doc.css"])
+    assert red != black
+    assert fetches.requested == [base + "/static/css/doc.css"] * 2
+    assert len(sitegen.pdf._SHEETS) == 1  # the old parse is dropped
 
 
 def test_the_spy_sees_what_the_real_fetcher_refuses(fetches: FetchLog) -> None:

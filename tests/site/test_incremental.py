@@ -85,6 +85,25 @@ def _edit_program(content: Path) -> None:  # the numbers in bodies and templates
     replace_in(content / "program.toml", "window_years = 2", "window_years = 3")
 
 
+def test_an_edited_kwa_renders_again_only_the_documents_that_hold_it(
+    content_copy: Path, tmp_path: Path, document_cache: Path
+) -> None:
+    out = tmp_path / "out"
+    build(content_copy, out, search=False, cache_dir=document_cache)
+    before = times(out)
+    kwa = content_copy / "kwa" / "green" / "recycling-reuse.md"
+    append(kwa, "\nOne more sentence about scrap.\n")
+    again = build(content_copy, out, search=False, cache_dir=document_cache)
+    changed = {f for f, t in times(out).items() if before.get(f) != t and "." in f}
+    assert changed == {
+        "modules/green/recycling-reuse/index.html",
+        "documents/kwa-green.pdf",
+        "documents/kwa-all.pdf",
+    }
+    assert again.rendered == 3
+    assert b"scrap" in (out / "modules/green/recycling-reuse/index.html").read_bytes()
+
+
 @pytest.mark.parametrize(
     ("edit", "rendered"),
     [
