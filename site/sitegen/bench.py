@@ -721,7 +721,7 @@ def _report(results: dict[str, Any]) -> str:
         "```sh",
         ".venv/bin/python -m sitegen corpus --pages 5000 --out /tmp/corpus",
         ".venv/bin/python -m sitegen build --content /tmp/corpus --out /tmp/site --no-search",
-        "make bench   # every tool, every size: about ten minutes",
+        "make bench   # the documents, then every tool at every size: about thirteen minutes",
         "```",
         "",
     ]
