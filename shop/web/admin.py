@@ -8,6 +8,7 @@ gets 404, as if nothing were here.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -209,30 +210,36 @@ def credential(verify_id: str) -> tuple[str, int]:
 @blueprint.route("/credentials/<verify_id>/revoke", methods=["POST"])
 @staff_only
 def revoke_credential(verify_id: str) -> Response | tuple[str, int]:
-    reason = request.form.get("reason", "")
-    done = _change_credential(
+    return _change_status(
         verify_id,
-        lambda session: credentials.revoke(session, verify_id, reason, now()),
-        revoke_reason=reason,
+        credentials.revoke,
+        "revoke_reason",
+        "was revoked: its verify page says so from now on.",
     )
-    if isinstance(done, Refused):
-        return done.page
-    flash(f"Credential {done.verify_id} was revoked: its verify page says so from now on.")
-    return redirect(url_for("admin.credential", verify_id=done.verify_id))
 
 
 @blueprint.route("/credentials/<verify_id>/reinstate", methods=["POST"])
 @staff_only
 def reinstate_credential(verify_id: str) -> Response | tuple[str, int]:
+    return _change_status(
+        verify_id, credentials.reinstate, "reinstate_reason", "was reinstated: it is valid again."
+    )
+
+
+StatusChange = Callable[[Session, str, str, dt.datetime], Credential]
+
+
+def _change_status(
+    verify_id: str, change: StatusChange, field: str, outcome: str
+) -> Response | tuple[str, int]:
+    """Revoke or reinstate with the reason typed in `field`; the credential's page again."""
     reason = request.form.get("reason", "")
     done = _change_credential(
-        verify_id,
-        lambda session: credentials.reinstate(session, verify_id, reason, now()),
-        reinstate_reason=reason,
+        verify_id, lambda session: change(session, verify_id, reason, now()), **{field: reason}
     )
     if isinstance(done, Refused):
         return done.page
-    flash(f"Credential {done.verify_id} was reinstated: it is valid again.")
+    flash(f"Credential {done.verify_id} {outcome}")
     return redirect(url_for("admin.credential", verify_id=done.verify_id))
 
 
