@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["SHOP_ENV"] == "production" and (problems := production_problems(app.config)):
         raise ConfigError(problems)
     _secure_cookies(app)
+    _behind_proxies(app)
     security.init_app(app)
 
     program.init_app(app)
@@ -51,3 +52,22 @@ def _secure_cookies(app: Flask) -> None:
         SESSION_COOKIE_NAME="cpt_shop",
         SESSION_COOKIE_PATH="/shop/",
     )
+
+
+def _behind_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address, scheme and host from
+    the headers they set: the rate limits count each client (not the proxy as one client for
+    everybody), and links in mail and to Stripe name the public https address.
+
+    Only the last TRUSTED_PROXIES entries of each header are believed: a client can put
+    anything in front of them, and with 0 (the default) every such header is ignored.
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    proxies = app.config["TRUSTED_PROXIES"]
+    if not isinstance(proxies, int) or proxies < 0:
+        raise ValueError(f"TRUSTED_PROXIES must be 0 or a number of proxies, not {proxies!r}")
+    if proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )

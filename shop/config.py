@@ -38,6 +38,7 @@ ENVIRONMENT_KEYS = (
     "VERIFY_RATE_LIMIT",
     "SIGNIN_RATE_LIMIT",
     "RESULTS_API_RATE_LIMIT",
+    "TRUSTED_PROXIES",
 )
 
 # The development values of the secrets: fine on a laptop, refused in production.
@@ -87,18 +88,29 @@ def defaults() -> dict[str, Any]:
         "STRIPE_SECRET_KEY": OFFLINE_STRIPE_SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": OFFLINE_STRIPE_WEBHOOK_SECRET,
         "STRIPE_API_BASE": "",
+        # Reverse proxies in front of the shop that set X-Forwarded-For, -Proto and -Host
+        # (nginx: 1). 0 trusts no such header: clients connect to gunicorn directly.
+        "TRUSTED_PROXIES": 0,
     }
 
 
 def from_environment() -> dict[str, Any]:
     found: dict[str, Any] = {key: os.environ[key] for key in ENVIRONMENT_KEYS if key in os.environ}
-    if "SMTP_PORT" in found:
-        found["SMTP_PORT"] = int(found["SMTP_PORT"])
+    for key in ("SMTP_PORT", "TRUSTED_PROXIES"):
+        if key in found:
+            found[key] = _whole_number(key, found[key])
     if "SMTP_STARTTLS" in found:
         found["SMTP_STARTTLS"] = found["SMTP_STARTTLS"].lower() in {"1", "true", "yes"}
     if "STRIPE_TIMEOUT_SECONDS" in found:
         found["STRIPE_TIMEOUT_SECONDS"] = float(found["STRIPE_TIMEOUT_SECONDS"])
     return found
+
+
+def _whole_number(key: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{key} must be a whole number, not {text!r}") from None
 
 
 def production_problems(config: Mapping[str, Any]) -> list[str]:

@@ -17,8 +17,9 @@ request, so a test can lower them on a running app:
 Past a limit the answer is 429 with a Retry-After header: a page, or JSON for the JSON-LD route
 and the results API.
 
-The key is the client's address as the WSGI server gives it (`request.remote_addr`): behind a
-reverse proxy, wrap the app in werkzeug's ProxyFix so that it is the client's, not the proxy's.
+The key is the client's address (`request.remote_addr`). Behind a reverse proxy, set
+TRUSTED_PROXIES (nginx in front: 1) so that it is the client's, from X-Forwarded-For, and not
+the proxy's, which would make every visitor share one count (see shop._behind_proxies).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -84,18 +85,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def app(database_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key",
-            "CLOCK": clock,
-            "OUTBOX_DIR": tmp_path / "outbox",
-            "WTF_CSRF_ENABLED": False,
-            "RESULTS_API_SECRET": "test-results-secret",
-        }
-    )
+def app_config(database_url: str, clock: FakeClock, tmp_path: Path) -> dict[str, Any]:
+    """The configuration the `app` fixture is made with, for a test that needs a variant."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "CLOCK": clock,
+        "OUTBOX_DIR": tmp_path / "outbox",
+        "WTF_CSRF_ENABLED": False,
+        "RESULTS_API_SECRET": "test-results-secret",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(dict(app_config))
     yield app
     app.extensions["db.engine"].dispose()
 
