@@ -245,3 +245,6 @@ class CredentialEvent(Base):
     action: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500), default="")
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # Who: the staff member's email address, or the command line's user; "" when the rules
+    # issued it as results were recorded (and for events from before actors were kept).
+    actor: Mapped[str] = mapped_column(String(320), default="", server_default="")

@@ -8,6 +8,7 @@ saying why and exits with status 1.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -153,26 +154,41 @@ def show_credential(verify_id: str) -> None:
     click.echo("")
     events = credentials.history(db.session(), found.id)
     _table(
-        ("WHEN", "WHAT", "REASON"),
-        [(e.at.strftime("%Y-%m-%d %H:%M UTC"), e.action, e.reason) for e in events],
+        ("WHEN", "WHAT", "BY", "REASON"),
+        [(e.at.strftime("%Y-%m-%d %H:%M UTC"), e.action, e.actor or "-", e.reason) for e in events],
     )
+
+
+def _operator() -> str:
+    """Who runs this command, as the system knows them."""
+    return f"{getpass.getuser()} (command line)"
+
+
+BY = click.option(
+    "--by",
+    default=_operator,
+    show_default="your user name (command line)",
+    help="Who makes the change; kept in the credential's history.",
+)
 
 
 @credentials_cli.command("revoke")
 @click.argument("verify_id")
 @click.option("--reason", required=True, help="Why; kept in the credential's history.")
-def revoke_credential(verify_id: str, reason: str) -> None:
+@BY
+def revoke_credential(verify_id: str, reason: str, by: str) -> None:
     """Revoke credential VERIFY_ID: its verify page says so from now on."""
-    done = _run(lambda: credentials.revoke(db.session(), verify_id, reason, now()))
+    done = _run(lambda: credentials.revoke(db.session(), verify_id, reason, now(), by=by))
     click.echo(f"Credential {done.verify_id} revoked ({done.holder_name}).")
 
 
 @credentials_cli.command("reinstate")
 @click.argument("verify_id")
 @click.option("--reason", required=True, help="Why; kept in the credential's history.")
-def reinstate_credential(verify_id: str, reason: str) -> None:
+@BY
+def reinstate_credential(verify_id: str, reason: str, by: str) -> None:
     """Make revoked credential VERIFY_ID valid again, with the same id."""
-    done = _run(lambda: credentials.reinstate(db.session(), verify_id, reason, now()))
+    done = _run(lambda: credentials.reinstate(db.session(), verify_id, reason, now(), by=by))
     click.echo(f"Credential {done.verify_id} reinstated: valid again ({done.holder_name}).")
 
 
@@ -180,12 +196,15 @@ def reinstate_credential(verify_id: str, reason: str) -> None:
 @click.argument("verify_id")
 @click.option("--name", "new_name", required=True, help="The new name, as it is to be printed.")
 @click.option("--reason", required=True, help="Why; kept in each credential's history.")
-def reissue_credential(verify_id: str, new_name: str, reason: str) -> None:
+@BY
+def reissue_credential(verify_id: str, new_name: str, reason: str, by: str) -> None:
     """After a name change: reissue every credential of VERIFY_ID's holder in the new name.
 
     The ids stay; each credential gets a new edition of its document.
     """
-    done = _run(lambda: credentials.reissue(db.session(), verify_id, new_name, reason, now()))
+    done = _run(
+        lambda: credentials.reissue(db.session(), verify_id, new_name, reason, now(), by=by)
+    )
     for credential in done:
         click.echo(
             f"Credential {credential.verify_id} reissued in the name {credential.holder_name} "

@@ -101,7 +101,9 @@ def find_by_verify_id(session: Session, text: str) -> Credential | verify_id.IdP
     ).one_or_none()
 
 
-def revoke(session: Session, verify_id_text: str, reason: str, now: dt.datetime) -> Credential:
+def revoke(
+    session: Session, verify_id_text: str, reason: str, now: dt.datetime, *, by: str
+) -> Credential:
     """Revoke a valid credential: its verify page says so from now on. Does not commit."""
     why = _reason(reason, "revoking")
     credential = get(session, verify_id_text, lock=True)
@@ -112,12 +114,14 @@ def revoke(session: Session, verify_id_text: str, reason: str, now: dt.datetime)
         )
     credential.revoked_at = now
     credential.revoked_reason = why
-    session.add(CredentialEvent(credential_id=credential.id, action="revoked", reason=why, at=now))
+    session.add(_event(credential, "revoked", why, now, by))
     session.flush()
     return credential
 
 
-def reinstate(session: Session, verify_id_text: str, reason: str, now: dt.datetime) -> Credential:
+def reinstate(
+    session: Session, verify_id_text: str, reason: str, now: dt.datetime, *, by: str
+) -> Credential:
     """Make a revoked credential valid again, with the same id. Does not commit."""
     why = _reason(reason, "reinstating")
     credential = get(session, verify_id_text, lock=True)
@@ -127,15 +131,19 @@ def reinstate(session: Session, verify_id_text: str, reason: str, now: dt.dateti
         )
     credential.revoked_at = None
     credential.revoked_reason = None
-    session.add(
-        CredentialEvent(credential_id=credential.id, action="reinstated", reason=why, at=now)
-    )
+    session.add(_event(credential, "reinstated", why, now, by))
     session.flush()
     return credential
 
 
 def reissue(
-    session: Session, verify_id_text: str, new_name: str, reason: str, now: dt.datetime
+    session: Session,
+    verify_id_text: str,
+    new_name: str,
+    reason: str,
+    now: dt.datetime,
+    *,
+    by: str,
 ) -> list[Credential]:
     """After a name change: the candidate takes `new_name`, and so does every credential of theirs.
 
@@ -163,9 +171,21 @@ def reissue(
     for each in held:
         each.holder_name = name
         each.edition += 1
-        session.add(CredentialEvent(credential_id=each.id, action="reissued", reason=why, at=now))
+        session.add(_event(each, "reissued", why, now, by))
     session.flush()
     return [credential, *(c for c in held if c.id != credential.id)]
+
+
+def _event(
+    credential: Credential, action: str, reason: str, now: dt.datetime, by: str
+) -> CredentialEvent:
+    """A staff change's event, naming who made it (never anonymous)."""
+    actor = by.strip()
+    if not actor:
+        raise ValueError("a change to a credential must name who made it")
+    return CredentialEvent(
+        credential_id=credential.id, action=action, reason=reason, at=now, actor=actor[:320]
+    )
 
 
 def history(session: Session, credential_id: int) -> list[CredentialEvent]:

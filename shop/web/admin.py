@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
@@ -226,7 +226,12 @@ def reinstate_credential(verify_id: str) -> Response | tuple[str, int]:
     )
 
 
-StatusChange = Callable[[Session, str, str, dt.datetime], Credential]
+class StatusChange(Protocol):
+    """credentials.revoke or credentials.reinstate."""
+
+    def __call__(
+        self, session: Session, verify_id_text: str, reason: str, now: dt.datetime, *, by: str
+    ) -> Credential: ...
 
 
 def _change_status(
@@ -235,7 +240,9 @@ def _change_status(
     """Revoke or reinstate with the reason typed in `field`; the credential's page again."""
     reason = request.form.get("reason", "")
     done = _change_credential(
-        verify_id, lambda session: change(session, verify_id, reason, now()), **{field: reason}
+        verify_id,
+        lambda session: change(session, verify_id, reason, now(), by=_staff().email),
+        **{field: reason},
     )
     if isinstance(done, Refused):
         return done.page
@@ -250,7 +257,9 @@ def reissue_credential(verify_id: str) -> Response | tuple[str, int]:
     reason = request.form.get("reason", "")
     done = _change_credential(
         verify_id,
-        lambda session: credentials.reissue(session, verify_id, name, reason, now()),
+        lambda session: credentials.reissue(
+            session, verify_id, name, reason, now(), by=_staff().email
+        ),
         new_name=name,
         reissue_reason=reason,
     )

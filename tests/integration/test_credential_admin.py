@@ -7,6 +7,7 @@ The clock stands on 15 June 2026 (noon in New York).
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import html
 import re
 from collections.abc import Iterator
@@ -70,7 +71,7 @@ def facts(page: str) -> dict[str, str]:
 
 
 def history_rows(page: str) -> list[list[str]]:
-    """The history table: [when, what, reason] per event, as words."""
+    """The history table: [when, what, by, reason] per event, as words."""
     found = re.search(r'<table class="cart credential-history">.*?</table>', page, re.S)
     assert found is not None, page
     rows = re.findall(r"<tr>\s*<td>(.*?)</tr>", found.group(0), re.S)
@@ -217,7 +218,9 @@ def test_the_staff_page_of_a_credential(
     assert shown["Holder (as printed)"] == "Ana Lopez"
     assert shown["Edition"] == "1"
     assert shown["Public page"] == f"http://localhost/shop/verify/{people.safety}"
-    assert history_rows(response.text) == [["June 15, 2026 16:00 UTC", "issued", ""]]
+    assert history_rows(response.text) == [
+        ["June 15, 2026 16:00 UTC", "issued", "the rules, as results were recorded", ""]
+    ]
     assert 'action="/shop/admin/credentials/' + people.safety + '/revoke"' in response.text
     assert "/reinstate" not in response.text  # a valid credential can only be revoked
     unknown = verify_id.make(12345)
@@ -248,9 +251,9 @@ def test_staff_revoke_and_reinstate_with_reasons_kept_in_the_history(
     assert f"Credential {people.safety} was reinstated" in text(page)
     assert verify_status(app, people.safety) == "Valid"
     assert history_rows(page) == [
-        ["June 15, 2026 16:00 UTC", "issued", ""],
-        ["June 15, 2026 16:00 UTC", "revoked", "Cheating confirmed"],
-        ["June 17, 2026 16:00 UTC", "reinstated", "Appeal upheld"],
+        ["June 15, 2026 16:00 UTC", "issued", "the rules, as results were recorded", ""],
+        ["June 15, 2026 16:00 UTC", "revoked", "sam@example.com", "Cheating confirmed"],
+        ["June 17, 2026 16:00 UTC", "reinstated", "sam@example.com", "Appeal upheld"],
     ]
     after = credential(app, people.safety)
     assert (after.revoked_at, after.revoked_reason) == (None, None)
@@ -342,6 +345,7 @@ def test_reissue_keeps_the_ids_and_every_verify_page_shows_the_new_name(
     assert history_rows(page)[-1] == [
         "June 15, 2026 16:00 UTC",
         "reissued",
+        "sam@example.com",
         "Married; deed poll seen",
     ]
 
@@ -386,9 +390,9 @@ def test_a_revoked_credential_is_reissued_and_stays_revoked(
 def test_refusals_are_value_errors(app: Flask, people: People) -> None:
     with database(app) as session:
         with pytest.raises(ValueError, match="nothing to reinstate"):
-            credentials.reinstate(session, people.safety, "Why not", NOW)
+            credentials.reinstate(session, people.safety, "Why not", NOW, by="staff@example.com")
         with pytest.raises(credentials.CredentialNotFound, match="one character was mistyped"):
-            credentials.revoke(session, typo(people.safety), "Fraud", NOW)
+            credentials.revoke(session, typo(people.safety), "Fraud", NOW, by="staff@example.com")
         found = credentials.find_by_verify_id(session, people.safety.lower().replace("-", " "))
         assert isinstance(found, Credential) and found.verify_id == people.safety
         assert credentials.find_by_verify_id(session, "nope") is verify_id.IdProblem.MALFORMED
@@ -406,7 +410,15 @@ def run(runner: FlaskCliRunner, *args: str) -> Result:
 def test_staff_revoke_reinstate_and_show_from_the_command_line(
     app: Flask, runner: FlaskCliRunner, people: People, clock: Any
 ) -> None:
-    result = run(runner, "revoke", people.safety.lower(), "--reason", "Cheating confirmed")
+    result = run(
+        runner,
+        "revoke",
+        people.safety.lower(),
+        "--reason",
+        "Cheating confirmed",
+        "--by",
+        "registrar@cpt.example.org",
+    )
     assert result.exit_code == 0, result.output
     assert result.output == f"Credential {people.safety} revoked (Ana Lopez).\n"
     assert verify_status(app, people.safety) == "Revoked on June 15, 2026"
@@ -434,11 +446,14 @@ def test_staff_revoke_reinstate_and_show_from_the_command_line(
         "status       valid",
         f"verify page  /shop/verify/{people.safety}",
     ]
-    assert lines[9:] == [
-        "WHEN                  WHAT        REASON",
-        "2026-06-15 16:00 UTC  issued      ",
-        "2026-06-15 16:00 UTC  revoked     Cheating confirmed",
-        "2026-06-15 17:00 UTC  reinstated  Appeal upheld",
+    operator = f"{getpass.getuser()} (command line)"  # reinstate was run without --by
+    width = max(len(operator), len("registrar@cpt.example.org"))
+    assert [line.rstrip() for line in lines[9:]] == [
+        f"WHEN                  WHAT        {'BY':<{width}}  REASON",
+        "2026-06-15 16:00 UTC  issued      -",
+        f"2026-06-15 16:00 UTC  revoked     {'registrar@cpt.example.org':<{width}}  "
+        "Cheating confirmed",
+        f"2026-06-15 17:00 UTC  reinstated  {operator:<{width}}  Appeal upheld",
     ]
 
 
@@ -458,7 +473,10 @@ def test_the_command_line_reissues_in_a_new_name(
     shown = run(runner, "show", people.quality)
     assert "holder       Ana Smith" in shown.output
     assert f"verify page  https://shop.cpt.example.org/shop/verify/{people.quality}" in shown.output
-    assert "2026-06-15 16:00 UTC  reissued  Name change" in shown.output
+    (line,) = [line for line in shown.output.splitlines() if " reissued " in line]
+    assert line.startswith("2026-06-15 16:00 UTC  reissued  ")
+    assert f"{getpass.getuser()} (command line)" in line
+    assert line.endswith("Name change")
 
 
 @pytest.mark.parametrize(
@@ -523,3 +541,13 @@ def test_the_staff_nav_links_to_the_credentials(
 ) -> None:
     page = staff_client.get("/shop/admin/orders").text
     assert '<a href="/shop/admin/credentials">Credentials</a>' in page
+
+
+@pytest.mark.parametrize("by", ["", "   "])
+def test_a_change_to_a_credential_must_name_who_made_it(
+    app: Flask, people: People, by: str
+) -> None:
+    with pytest.raises(ValueError, match="must name who made it"), database(app) as session:
+        credentials.revoke(session, people.safety, "Fraud", NOW, by=by)
+    assert events(app, people.safety) == [("issued", "")]
+    assert verify_status(app, people.safety) == "Valid"

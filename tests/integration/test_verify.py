@@ -37,6 +37,7 @@ from shop.services.credentials import issue_credentials
 
 D = dt.date
 NOW = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
+STAFF = "registrar@cpt.example.org"  # who revokes and reinstates in these tests
 MALFORMED = (
     "That is not a verification id: it has 16 letters and digits and a check character, "
     "like 7KQ2-9XDM-4HTV-PA3R-W."
@@ -183,7 +184,9 @@ def test_a_revoked_credential_says_so_with_the_date_and_a_reinstated_one_is_vali
 ) -> None:
     _, (safety,) = holder(app)
     with database(app) as session:
-        credentials.revoke(session, safety, "Assessment irregularity found on review", clock())
+        credentials.revoke(
+            session, safety, "Assessment irregularity found on review", clock(), by=STAFF
+        )
     page = client.get(f"/shop/verify/{safety}").text
     assert status_of(page) == "Revoked on June 15, 2026"
     assert "<h1>Revoked credential</h1>" in page
@@ -195,7 +198,7 @@ def test_a_revoked_credential_says_so_with_the_date_and_a_reinstated_one_is_vali
 
     clock.advance(days=3)
     with database(app) as session:
-        credentials.reinstate(session, safety, "Review cleared the candidate", clock())
+        credentials.reinstate(session, safety, "Review cleared the candidate", clock(), by=STAFF)
     page = client.get(f"/shop/verify/{safety}").text
     assert status_of(page) == "Valid"
     assert "Revoked" not in text(page)
@@ -208,7 +211,7 @@ def test_the_revocation_date_is_the_programs_calendar_day(app: Flask, client: Fl
     _, (safety,) = holder(app)
     late_evening = dt.datetime(2026, 6, 16, 2, 30, tzinfo=dt.UTC)  # 22:30 on June 15 in New York
     with database(app) as session:
-        credentials.revoke(session, safety, "Fraud", late_evening)
+        credentials.revoke(session, safety, "Fraud", late_evening, by=STAFF)
     assert status_of(client.get(f"/shop/verify/{safety}").text) == "Revoked on June 15, 2026"
 
 
@@ -468,7 +471,7 @@ def test_a_revoked_credential_on_the_dashboard_has_no_linkedin_link(
 ) -> None:
     candidate_id, (safety,) = holder(app)
     with database(app) as session:
-        credentials.revoke(session, safety, "Review", clock())
+        credentials.revoke(session, safety, "Review", clock(), by=STAFF)
     sign_in_as(client, candidate_id)
     page = client.get("/shop/account").text
     assert safety in page
