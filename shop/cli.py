@@ -67,6 +67,11 @@ def import_results(file: str) -> None:
         f"{summary.already_recorded} already recorded, "
         f"{summary.authorizations_used} assessment {authorizations} used"
     )
+    if summary.names_kept:
+        click.echo(
+            f"{_count(summary.names_kept, 'candidate')} sent with another name than the one "
+            "staff set on a reissue: the name staff set was kept"
+        )
 
 
 def _not_imported(name: str, problems: list[str]) -> click.exceptions.Exit:

@@ -35,6 +35,10 @@ class Candidate(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # When staff last reissued this person's credentials in a new name (a name change seen on
+    # papers). From then on the name is the shop's: results imports keep it, whatever name
+    # the assessment system still sends, so no credential goes back to the old name.
+    name_set_by_staff_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="candidate", order_by="(Attempt.taken_on, Attempt.reference)"

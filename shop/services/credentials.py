@@ -168,6 +168,7 @@ def reissue(
             "nothing to reissue."
         )
     credential.candidate.name = name
+    credential.candidate.name_set_by_staff_at = now  # imports keep it from now on
     for each in held:
         each.holder_name = name
         each.edition += 1

@@ -96,6 +96,8 @@ class ImportSummary:
     authorizations_used: int
     candidates_created: int
     candidates_updated: int  # known candidates whose name or email changed
+    # Known candidates sent with another name than the one staff set on a reissue: kept.
+    names_kept: int = 0
 
 
 class ResultsRejected(Exception):
@@ -795,7 +797,7 @@ def _apply(
             (c.reference, c)
             for c in session.scalars(select(Candidate).where(Candidate.reference.in_(chunk)))
         )
-    created_candidates = updated_candidates = 0
+    created_candidates = updated_candidates = names_kept = 0
     for record in records:
         candidate = candidates.get(record.candidate_id)
         if candidate is None:
@@ -808,10 +810,15 @@ def _apply(
             session.add(candidate)
             candidates[record.candidate_id] = candidate
             created_candidates += 1
-        elif (candidate.name, candidate.email) != (record.name, record.email):
-            candidate.name = record.name
-            candidate.email = record.email
-            updated_candidates += 1
+        else:
+            name = record.name
+            if candidate.name_set_by_staff_at is not None and name != candidate.name:
+                name = candidate.name  # staff reissued in this name: the import keeps it
+                names_kept += 1
+            if (candidate.name, candidate.email) != (name, record.email):
+                candidate.name = name
+                candidate.email = record.email
+                updated_candidates += 1
     session.flush()
 
     new = sorted(
@@ -840,6 +847,7 @@ def _apply(
         authorizations_used=used,
         candidates_created=created_candidates,
         candidates_updated=updated_candidates,
+        names_kept=names_kept,
     )
 
 

@@ -84,6 +84,7 @@ def post_results() -> ResponseReturnValue:
         created=summary.created,
         already_recorded=summary.already_recorded,
         authorizations_used=summary.authorizations_used,
+        names_kept=summary.names_kept,
     )
 
 

@@ -92,6 +92,7 @@ def test_a_signed_batch_is_recorded_and_counted(app: Flask, client: FlaskClient)
         "created": 3,
         "already_recorded": 0,
         "authorizations_used": 0,
+        "names_kept": 0,
     }
     assert counts(app) == {"candidate": 2, "attempt": 3, "authorization": 0, "results_import": 1}
 
@@ -119,6 +120,7 @@ def test_an_empty_batch_is_answered_with_zero_counts(app: Flask, client: FlaskCl
         "created": 0,
         "already_recorded": 0,
         "authorizations_used": 0,
+        "names_kept": 0,
     }
     assert counts(app) == NOTHING
 

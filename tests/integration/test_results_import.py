@@ -19,8 +19,8 @@ from flask.testing import FlaskCliRunner
 
 from shop import db
 from shop.domain.program import load_program
-from shop.models import Attempt, Authorization, Candidate, ResultsImport
-from shop.services import results
+from shop.models import Attempt, Authorization, Candidate, Credential, ResultsImport
+from shop.services import credentials, results
 from shop.services.results import COLUMNS
 
 PROGRAM = load_program(Path(__file__).parents[2] / "content" / "program.toml")
@@ -262,6 +262,52 @@ def test_a_changed_name_and_email_update_the_known_candidate(
         "new@example.com",
     )
     assert counts(app)["candidate"] == 1
+
+
+def test_a_name_staff_reissued_in_is_kept_by_later_imports(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row()))[0].exit_code == 0
+    with app.app_context(), db.transaction() as session:
+        (held,) = session.scalars(sa.select(Credential)).all()
+        credentials.reissue(
+            session, held.verify_id, "Ana Smith", "Married", app.config["CLOCK"](), by="staff"
+        )
+
+    # The assessment system still has the old name; a new pass arrives with it.
+    later = row(attempt_id="A-2", module="green", email="ana.smith@example.com")
+    result, _ = import_file(runner, tmp_path, csv_bytes(later))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1] == (
+        "1 candidate sent with another name than the one staff set on a reissue: "
+        "the name staff set was kept"
+    )
+    ana = candidate(app, "C-1")
+    assert (ana.name, ana.email) == ("Ana Smith", "ana.smith@example.com")
+    with app.app_context():
+        holders = db.session().scalars(sa.select(Credential.holder_name)).all()
+    assert sorted(holders) == ["Ana Smith", "Ana Smith"]  # the new green certificate too
+
+
+def test_an_import_counts_the_names_it_kept(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row(), ben()))[0].exit_code == 0
+    with app.app_context(), db.transaction() as session:
+        ana = session.scalars(sa.select(Candidate).where(Candidate.reference == "C-1")).one()
+        ana.name, ana.name_set_by_staff_at = "Ana Smith", app.config["CLOCK"]()
+    with app.app_context():
+        summary = results.import_records(
+            db.session(),
+            parsed(row(attempt_id="A-3"), ben(attempt_id="B-3", name="Ben O. Okafor")),
+            now=app.config["CLOCK"](),
+            program=PROGRAM,
+            source="results.csv",
+        )
+    assert (summary.names_kept, summary.candidates_updated) == (1, 1)  # Ana kept; Ben renamed
+    assert candidate(app, "C-1").name == "Ana Smith"
+    assert candidate(app, "C-2").name == "Ben O. Okafor"
 
 
 def test_a_name_change_alone_updates_the_candidate_but_records_no_import(
