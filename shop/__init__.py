@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import chrome, cli, db, limits, payments, security, web
+    from . import chrome, cli, db, limits, mail, payments, security, web
     from .clock import system_clock
     from .config import ConfigError, defaults, from_environment, production_problems
     from .services import program
@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     program.init_app(app)
     db.init_app(app)
+    mail.init_app(app)
     payments.init_app(app)
     chrome.init_app(app)
     web.init_app(app)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import smtplib
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +74,45 @@ def mailer_from_config(config: dict[str, object]) -> Mailer:
             starttls=bool(config.get("SMTP_STARTTLS")),
         )
     return OutboxMailer(Path(str(config["OUTBOX_DIR"])))
+
+
+def init_app(app: Flask) -> None:
+    """Mail from threads of their own (MAIL_IN_BACKGROUND), except under TESTING, where a test
+    reads the outbox as soon as the request is answered."""
+    app.config.setdefault("MAIL_IN_BACKGROUND", not app.testing)
+    app.extensions["shop.outgoing_mail"] = Outgoing()
+
+
+def send_logged(mailer: Mailer, message: EmailMessage) -> None:
+    """Send `message`; a failure is logged for staff, never raised to a visitor."""
+    try:
+        mailer.send(message)
+    except (smtplib.SMTPException, OSError):
+        log.exception("mail to %s could not be sent", message["To"])
+
+
+class Outgoing:
+    """Mail sent by threads of their own, so that a request never waits on the mail server.
+
+    A visitor asking for a sign-in link gets the same answer as fast for an address on file
+    (a message to send) as for one that is not (nothing to send): the time to answer does
+    not tell which addresses are known. Each process has its own threads, started on first
+    use (after gunicorn forks); a process that exits sends what is queued first.
+    """
+
+    WORKERS = 2
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    def submit(self, mailer: Mailer, message: EmailMessage) -> Future[None]:
+        return self._for_this_process().submit(send_logged, mailer, message)
+
+    def _for_this_process(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None or self._pid != os.getpid():
+                self._executor = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="mail")
+                self._pid = os.getpid()
+            return self._executor
