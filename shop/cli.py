@@ -58,7 +58,14 @@ def import_results(file: str) -> None:
         session.rollback()
         raise _not_imported(name, [str(p) for p in results.in_order(problems)])
     try:
-        summary = results.import_records(session, records, now=now(), program=current, source=name)
+        summary = results.import_records(
+            session,
+            records,
+            now=now(),
+            program=current,
+            source=name,
+            time_zone=current_app.config["TIME_ZONE"],
+        )
     except results.ResultsRejected as rejected:
         raise _not_imported(name, [str(p) for p in rejected.problems]) from None
     authorizations = "authorization" if summary.authorizations_used == 1 else "authorizations"

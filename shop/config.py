@@ -47,6 +47,8 @@ DEVELOPMENT_RESULTS_API_SECRET = "development-only-results-secret"
 OFFLINE_STRIPE_SECRET_KEY = "sk_test_offline"
 OFFLINE_STRIPE_WEBHOOK_SECRET = "whsec_offline"
 SECRET_KEY_MIN_LENGTH = 32
+# The program's calendar (retake waits, the two-year window, when an authorization was bought).
+DEFAULT_TIME_ZONE = "America/New_York"
 
 
 class ConfigError(RuntimeError):
@@ -74,7 +76,7 @@ def defaults() -> dict[str, Any]:
         "RESULTS_API_MAX_AGE_SECONDS": 300,
         "SIGN_IN_LINK_MINUTES": 15,
         # Calendar days (retake waits, the two-year window) are counted in this zone.
-        "TIME_ZONE": "America/New_York",
+        "TIME_ZONE": DEFAULT_TIME_ZONE,
         "SMTP_HOST": "",
         "SMTP_PORT": 25,
         "SMTP_USERNAME": "",

@@ -22,12 +22,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shop.config import DEFAULT_TIME_ZONE
 from shop.domain.program import Module, Program
 from shop.models import Attempt, Authorization, Candidate, ResultsImport
 from shop.services.credentials import issue_credentials
@@ -739,13 +741,17 @@ def import_records(
     now: dt.datetime,
     program: Program,
     source: str,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> ImportSummary:
     """Record a batch in one transaction and commit it; raises ResultsRejected (nothing written).
 
-    Unknown candidates are created, known ones take the name and email given; attempts already
-    recorded with the same data are skipped; each new attempt uses the candidate's oldest unused
-    authorization for its module; each candidate of the batch is issued the credentials they now
-    hold (shop.services.credentials). A `ResultsImport` row is kept when anything was recorded.
+    Unknown candidates are created, known ones take the name and email given (unless staff set
+    the name on a reissue); attempts already recorded with the same data are skipped; each new
+    attempt uses the candidate's oldest unused authorization for its module that was bought by
+    the day it was taken (in `time_zone`, the program's calendar), so a result imported late
+    never spends a fee bought after it; each candidate of the batch is issued the credentials
+    they now hold (shop.services.credentials). A `ResultsImport` row is kept when anything was
+    recorded.
     Two imports racing with the same records: the loser's unique-constraint violation rolls it
     back and it runs once more, finding everything recorded.
     """
@@ -765,7 +771,14 @@ def import_records(
         raise ResultsRejected(problems)
     for attempt in (1, 2):
         try:
-            summary = _apply(session, batch.records, now=now, source=source, program=program)
+            summary = _apply(
+                session,
+                batch.records,
+                now=now,
+                source=source,
+                program=program,
+                zone=ZoneInfo(time_zone),
+            )
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -786,6 +799,7 @@ def _apply(
     now: dt.datetime,
     source: str,
     program: Program,
+    zone: ZoneInfo,
 ) -> ImportSummary:
     problems, recorded = _examine(session, records)
     if problems:
@@ -825,7 +839,7 @@ def _apply(
         (r for r in records if r.attempt_id not in recorded),
         key=lambda r: (r.taken_on, r.attempt_id),
     )
-    used = _record_attempts(session, new, {r: c.id for r, c in candidates.items()}, now)
+    used = _record_attempts(session, new, {r: c.id for r, c in candidates.items()}, now, zone)
     # Every credential the batch's candidates now hold gets its row and verify id (idempotent).
     for reference in sorted(candidates):
         issue_credentials(session, candidates[reference].id, now=now, program=program)
@@ -859,10 +873,12 @@ def _record_attempts(
     new: Sequence[ResultRecord],
     candidate_ids: Mapping[str, int],
     now: dt.datetime,
+    zone: ZoneInfo,
 ) -> int:
     """Insert the new attempts, oldest first, a chunk at a time; returns authorizations used.
 
-    Each new attempt uses its candidate's oldest unused authorization for its module. Rows go in
+    Each new attempt uses its candidate's oldest unused authorization for its module that was
+    granted by the day it was taken (in `zone`). Rows go in
     with bulk INSERTs and no ORM object is kept for them, so a file of 200,000 rows costs the
     records it was read into and one chunk, not 200,000 tracked objects.
     """
@@ -898,8 +914,12 @@ def _record_attempts(
         }
         for record in waiting:  # still oldest first
             queue = unused[(candidate_ids[record.candidate_id], record.module)]
-            if queue:
-                authorization = queue.pop(0)
+            authorization = next(
+                (a for a in queue if a.granted_at.astimezone(zone).date() <= record.taken_on),
+                None,
+            )
+            if authorization is not None:
+                queue.remove(authorization)
                 authorization.used_by_attempt_id = ids[record.attempt_id]
                 authorization.used_at = now
                 used += 1

@@ -70,7 +70,14 @@ def post_results() -> ResponseReturnValue:
         session.rollback()
         return _rejected(problems)
     try:
-        summary = results.import_records(session, records, now=now(), program=current, source="api")
+        summary = results.import_records(
+            session,
+            records,
+            now=now(),
+            program=current,
+            source="api",
+            time_zone=current_app.config["TIME_ZONE"],
+        )
     except results.ResultsRejected as rejected:
         return _rejected(rejected.problems)
     log.info(

@@ -392,6 +392,57 @@ def test_only_the_earliest_new_attempt_uses_the_one_authorization(
     assert authorization(app, held).used_by_attempt_id == attempt_id_of(app, "M-1")
 
 
+# Bought at 23:30 on June 10 in New York: already June 11 in UTC.
+BOUGHT_LATE_ON_JUNE_10 = dt.datetime(2026, 6, 11, 3, 30, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("taken_on", "uses_it"),
+    [
+        ("2026-05-01", False),  # weeks before the fee was bought: imported late
+        ("2026-06-09", False),  # the day before
+        ("2026-06-10", True),  # the day it was bought, in the program's calendar
+        ("2026-06-11", True),
+    ],
+)
+def test_an_attempt_uses_only_an_authorization_bought_by_the_day_it_was_taken(
+    app: Flask,
+    runner: FlaskCliRunner,
+    tmp_path: Path,
+    seeded: dict[str, int],
+    taken_on: str,
+    uses_it: bool,
+) -> None:
+    app.config["CLOCK"].current = dt.datetime(2026, 6, 20, 16, 0, tzinfo=dt.UTC)
+    held = seed_authorization(app, seeded["candidate"], "maintenance", BOUGHT_LATE_ON_JUNE_10)
+    of_c0 = {"candidate_id": "C-0", "name": "Seeded Person", "email": "seeded@example.com"}
+
+    result, _ = import_file(
+        runner, tmp_path, csv_bytes(row(attempt_id="M-1", date=taken_on, **of_c0))
+    )
+
+    assert result.exit_code == 0, result.output
+    expected = attempt_id_of(app, "M-1") if uses_it else None
+    assert authorization(app, held).used_by_attempt_id == expected
+
+
+def test_a_late_result_leaves_the_new_fee_for_the_attempt_it_was_bought_for(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, seeded: dict[str, int]
+) -> None:
+    app.config["CLOCK"].current = dt.datetime(2026, 6, 20, 16, 0, tzinfo=dt.UTC)
+    held = seed_authorization(app, seeded["candidate"], "maintenance", BOUGHT_LATE_ON_JUNE_10)
+    of_c0 = {"candidate_id": "C-0", "name": "Seeded Person", "email": "seeded@example.com"}
+    content = csv_bytes(
+        row(attempt_id="M-1", date="2026-05-01", **of_c0),  # an old result, sent late
+        row(attempt_id="M-2", date="2026-06-15", **of_c0),  # the retake the fee paid for
+    )
+
+    result, _ = import_file(runner, tmp_path, content)
+
+    assert result.exit_code == 0, result.output
+    assert authorization(app, held).used_by_attempt_id == attempt_id_of(app, "M-2")
+
+
 def test_an_attempt_already_recorded_uses_no_authorization(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path, seeded: dict[str, int]
 ) -> None:
