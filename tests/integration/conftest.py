@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from factories import shop_config
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -87,15 +88,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def app_config(database_url: str, clock: FakeClock, tmp_path: Path) -> dict[str, Any]:
     """The configuration the `app` fixture is made with, for a test that needs a variant."""
-    return {
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "CLOCK": clock,
-        "OUTBOX_DIR": tmp_path / "outbox",
-        "WTF_CSRF_ENABLED": False,
-        "RESULTS_API_SECRET": "test-results-secret",
-    }
+    return shop_config(database_url, clock, tmp_path)
 
 
 @pytest.fixture

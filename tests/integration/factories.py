@@ -1,9 +1,12 @@
-"""Small helpers that put candidates and their history straight into the database."""
+"""Small helpers for the integration tests: the shop's test configuration, and candidates and
+their history put straight into the database."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,6 +14,24 @@ from sqlalchemy.orm import Session
 from shop.models import Attempt, Authorization, Candidate
 
 RECORDED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+RESULTS_SECRET = "test-results-secret"
+
+
+def shop_config(
+    database_url: str, clock: Callable[[], dt.datetime], tmp_path: Path, **extra: Any
+) -> dict[str, Any]:
+    """The configuration of the conftest `app` fixture, with `extra` on top."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "CLOCK": clock,
+        "OUTBOX_DIR": tmp_path / "outbox",
+        "WTF_CSRF_ENABLED": False,
+        "RESULTS_API_SECRET": RESULTS_SECRET,
+        **extra,
+    }
+
 
 _numbers = itertools.count(1)
 

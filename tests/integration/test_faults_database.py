@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
-from factories import add_candidate
+from factories import add_candidate, shop_config
 from flask import Flask
 from stripe_helpers import serving
 
@@ -44,17 +44,13 @@ WRITERS = 20
 
 def make_app(database_url: str, clock: Callable[[], dt.datetime], tmp_path: Path) -> Flask:
     return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key",
-            "CLOCK": clock,
-            "OUTBOX_DIR": tmp_path / "outbox",
-            "WTF_CSRF_ENABLED": False,
-            "RESULTS_API_SECRET": RESULTS_SECRET,
-            "SIGNIN_RATE_LIMIT": "10000 per hour",  # every request here comes from 127.0.0.1
-            "RESULTS_API_RATE_LIMIT": "10000 per hour",
-        }
+        shop_config(
+            database_url,
+            clock,
+            tmp_path,
+            SIGNIN_RATE_LIMIT="10000 per hour",  # every request here comes from 127.0.0.1
+            RESULTS_API_RATE_LIMIT="10000 per hour",
+        )
     )
 
 

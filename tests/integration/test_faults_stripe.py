@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from factories import add_attempt, add_candidate
+from factories import add_attempt, add_candidate, shop_config
 from fault_helpers import LOSE, REJECT, SLOW, StripeProxy, sessions_of, shared_fake_stripe
 from flask import Flask
 from flask.testing import FlaskClient
@@ -48,17 +48,14 @@ def shop_app(
     proxy: StripeProxy, database_url: str, clock: Callable[[], dt.datetime], tmp_path: Path
 ) -> Iterator[Flask]:
     app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key",
-            "CLOCK": clock,
-            "OUTBOX_DIR": tmp_path / "outbox",
-            "WTF_CSRF_ENABLED": False,
-            "STRIPE_API_BASE": proxy.url,
-            "STRIPE_SECRET_KEY": "sk_test_shop",
-            "STRIPE_TIMEOUT_SECONDS": TIMEOUT,
-        }
+        shop_config(
+            database_url,
+            clock,
+            tmp_path,
+            STRIPE_API_BASE=proxy.url,
+            STRIPE_SECRET_KEY="sk_test_shop",
+            STRIPE_TIMEOUT_SECONDS=TIMEOUT,
+        )
     )
     yield app
     app.extensions["db.engine"].dispose()

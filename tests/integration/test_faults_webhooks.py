@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import requests
+from factories import shop_config
 from fault_helpers import MadeOrder, checkout_event, count_rows, pending_orders, statuses
 from flask import Flask
 from sqlalchemy import select
@@ -45,17 +46,14 @@ def shop(
 ) -> Iterator[tuple[Flask, str]]:
     """The shop on 127.0.0.1, with Stripe unreachable (these tests must never need it)."""
     app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key",
-            "CLOCK": clock,
-            "OUTBOX_DIR": tmp_path / "outbox",
-            "WTF_CSRF_ENABLED": False,
-            "STRIPE_API_BASE": "http://127.0.0.1:9",
-            "STRIPE_SECRET_KEY": "sk_test_shop",
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        }
+        shop_config(
+            database_url,
+            clock,
+            tmp_path,
+            STRIPE_API_BASE="http://127.0.0.1:9",
+            STRIPE_SECRET_KEY="sk_test_shop",
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        )
     )
     with serving(app) as base:
         yield app, base

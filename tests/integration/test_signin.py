@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from factories import add_candidate
+from factories import add_candidate, shop_config
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -84,26 +84,12 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-def _config(database_url: str, clock: Any, tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    """The configuration of the conftest `app` fixture, with `extra` on top."""
-    return {
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "CLOCK": clock,
-        "OUTBOX_DIR": tmp_path / "outbox",
-        "WTF_CSRF_ENABLED": False,
-        "RESULTS_API_SECRET": "test-results-secret",
-        **extra,
-    }
-
-
 @pytest.fixture
 def smtp_app(
     database_url: str, clock: Any, tmp_path: Path, inbox: tuple[Inbox, int]
 ) -> Iterator[Flask]:
     app = create_app(
-        _config(database_url, clock, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=inbox[1])
+        shop_config(database_url, clock, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=inbox[1])
     )
     _add_ana(app)
     yield app
@@ -308,7 +294,7 @@ def test_a_mail_server_that_is_down_does_not_give_known_addresses_away(
     database_url: str, clock: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(
-        _config(database_url, clock, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
+        shop_config(database_url, clock, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
     )
     try:
         _add_ana(app)
@@ -349,7 +335,7 @@ class HeldMailServer:
 def test_in_production_the_answer_does_not_wait_for_the_mail_server(
     database_url: str, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = create_app(_config(database_url, clock, tmp_path, MAIL_IN_BACKGROUND=True))
+    app = create_app(shop_config(database_url, clock, tmp_path, MAIL_IN_BACKGROUND=True))
     server = HeldMailServer()
     monkeypatch.setattr(signin_views, "mailer_from_config", lambda config: server)
     try:
@@ -373,7 +359,7 @@ def test_in_production_the_link_goes_out_over_smtp_from_a_thread(
 ) -> None:
     mail, port = inbox
     app = create_app(
-        _config(
+        shop_config(
             database_url,
             clock,
             tmp_path,
@@ -393,8 +379,8 @@ def test_in_production_the_link_goes_out_over_smtp_from_a_thread(
 def test_mail_waits_for_no_request_outside_tests(
     database_url: str, clock: Any, tmp_path: Path
 ) -> None:
-    outside = create_app(_config(database_url, clock, tmp_path, TESTING=False))
-    under_test = create_app(_config(database_url, clock, tmp_path))
+    outside = create_app(shop_config(database_url, clock, tmp_path, TESTING=False))
+    under_test = create_app(shop_config(database_url, clock, tmp_path))
     try:
         assert outside.config["MAIL_IN_BACKGROUND"] is True
         assert under_test.config["MAIL_IN_BACKGROUND"] is False
@@ -496,7 +482,7 @@ def test_the_session_cookie_is_secure_outside_development(
     secure: bool,
 ) -> None:
     app = create_app(
-        _config(
+        shop_config(
             database_url,
             clock,
             tmp_path,

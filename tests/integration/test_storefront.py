@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from factories import add_attempt, add_candidate
+from factories import add_attempt, add_candidate, shop_config
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -42,17 +42,14 @@ def store(
     fake_stripe.reset()
     fake_stripe.set_clock(lambda: int(clock().timestamp()))
     app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key",
-            "CLOCK": clock,
-            "OUTBOX_DIR": tmp_path / "outbox",
-            "WTF_CSRF_ENABLED": False,
-            "STRIPE_API_BASE": fake_stripe.url,
-            "STRIPE_SECRET_KEY": "sk_test_shop",
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        }
+        shop_config(
+            database_url,
+            clock,
+            tmp_path,
+            STRIPE_API_BASE=fake_stripe.url,
+            STRIPE_SECRET_KEY="sk_test_shop",
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        )
     )
     with serving(app) as base:
         app.config["SHOP_URL"] = base
