@@ -83,6 +83,18 @@ def init_app(app: Flask) -> None:
     app.extensions["shop.outgoing_mail"] = Outgoing()
 
 
+def deliver(message: EmailMessage) -> None:
+    """Send `message` with the current app's mailer: from a thread of its own when
+    MAIL_IN_BACKGROUND (so the request does not wait on the mail server), else at once."""
+    from flask import current_app
+
+    mailer = mailer_from_config(current_app.config)
+    if current_app.config["MAIL_IN_BACKGROUND"]:
+        current_app.extensions["shop.outgoing_mail"].submit(mailer, message)
+    else:
+        send_logged(mailer, message)
+
+
 def send_logged(mailer: Mailer, message: EmailMessage) -> None:
     """Send `message`; a failure is logged for staff, never raised to a visitor."""
     try:

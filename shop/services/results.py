@@ -878,9 +878,9 @@ def _record_attempts(
     """Insert the new attempts, oldest first, a chunk at a time; returns authorizations used.
 
     Each new attempt uses its candidate's oldest unused authorization for its module that was
-    granted by the day it was taken (in `zone`). Rows go in
-    with bulk INSERTs and no ORM object is kept for them, so a file of 200,000 rows costs the
-    records it was read into and one chunk, not 200,000 tracked objects.
+    granted by the day it was taken (in `zone`). Rows go in with bulk INSERTs and no ORM object
+    is kept for them, so a file of 200,000 rows costs the records it was read into and one
+    chunk, not 200,000 tracked objects.
     """
     unused = _unused_authorizations(session, sorted({candidate_ids[r.candidate_id] for r in new}))
     used = 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from email.message import EmailMessage
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -11,9 +10,8 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField
 from wtforms.validators import DataRequired, Email, Length
 
-from shop import db
+from shop import db, mail
 from shop.clock import now
-from shop.mail import mailer_from_config, send_logged
 from shop.services import program, signin
 
 from .session import safe_next, sign_in, sign_out
@@ -61,19 +59,10 @@ def start() -> Response | tuple[str, int]:
                 program_name=program.current().short_name,
             )
         if message is not None:
-            _send(message)
+            # After the commit, so a link that arrives always works; never waits on SMTP.
+            mail.deliver(message)
         return redirect(url_for("signin.sent"))
     return render_template("shop/signin.html", form=form), 400 if form.errors else 200
-
-
-def _send(message: EmailMessage) -> None:
-    """Mail the link: from a thread of its own in production, so the answer does not wait on
-    the mail server (and takes as long for an unknown address); at once under TESTING."""
-    mailer = mailer_from_config(current_app.config)
-    if current_app.config["MAIL_IN_BACKGROUND"]:
-        current_app.extensions["shop.outgoing_mail"].submit(mailer, message)
-    else:
-        send_logged(mailer, message)
 
 
 def _link(token: str, next_path: str) -> str:

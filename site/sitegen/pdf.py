@@ -7,6 +7,7 @@ import logging
 import mimetypes
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,10 +103,12 @@ def html_to_pdf(
     return pdf
 
 
-# Parsed style sheets, by file, base URL and the file's size and time. Parsing one of ours
-# costs WeasyPrint about 40 ms, a third of a certificate's render; a parsed sheet holds no
-# state of the document it styles, so every render in the process shares it.
-_SHEETS: dict[tuple[Path, str, str, int, int], CSS] = {}
+# Parsed style sheets, by file and base URL, with the size and time the file had. Parsing one
+# of ours costs WeasyPrint about 40 ms, a third of a certificate's render; a parsed sheet holds
+# no state of the document it styles, so every render in the process shares it (the shop
+# renders in several threads: hence the lock).
+_SHEETS: dict[tuple[Path, str], tuple[int, int, CSS]] = {}
+_SHEETS_LOCK = threading.Lock()
 
 
 def _stylesheet(static_dir: Path, base: str, name: str) -> CSS:
@@ -117,15 +120,14 @@ def _stylesheet(static_dir: Path, base: str, name: str) -> CSS:
     """
     path = static_dir.resolve() / name
     stat = path.stat()
-    key = (path, base, name, stat.st_size, stat.st_mtime_ns)
-    sheet = _SHEETS.get(key)
-    if sheet is None:
+    with _SHEETS_LOCK:
+        kept = _SHEETS.get((path, base))
+        if kept is not None and kept[:2] == (stat.st_size, stat.st_mtime_ns):
+            return kept[2]
         fetcher = StaticOnlyFetcher(static_dir, base)
         sheet = CSS(url=urljoin(base, f"static/{name}"), url_fetcher=fetcher)
-        for stale in [k for k in _SHEETS if k[:3] == key[:3]]:  # the file as it was
-            del _SHEETS[stale]
-        _SHEETS[key] = sheet
-    return sheet
+        _SHEETS[(path, base)] = (stat.st_size, stat.st_mtime_ns, sheet)  # replaces the old parse
+        return sheet
 
 
 class PdfCache:

@@ -27,9 +27,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from shop import create_app, db
+from shop import mail as shop_mail
 from shop.db import normalise_url
 from shop.models import SignInToken
-from shop.web import signin as signin_views
 
 NAME = "Ana Lopez"
 ADDRESS = "ana.lopez@example.com"
@@ -337,7 +337,7 @@ def test_in_production_the_answer_does_not_wait_for_the_mail_server(
 ) -> None:
     app = create_app(shop_config(database_url, clock, tmp_path, MAIL_IN_BACKGROUND=True))
     server = HeldMailServer()
-    monkeypatch.setattr(signin_views, "mailer_from_config", lambda config: server)
+    monkeypatch.setattr(shop_mail, "mailer_from_config", lambda config: server)
     try:
         _add_ana(app)
         client = app.test_client()
