@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -40,6 +40,9 @@ from .content import ContentError, ContentProblem, Source, read_bytes
 from .kinds import Output, RouteError, SiteKind, load
 from .links import BrokenLink, check, collect
 from .render import BodyRenderer, View, configure_jinja, has_expressions
+
+if TYPE_CHECKING:
+    from .pdf import PdfCache  # WeasyPrint is slow to import: only when a build needs it
 
 CACHE_FORMAT = b"sitegen-cache-1"
 PARALLEL_FROM = 48  # fewer outputs to render than this: forking workers costs more than it saves
@@ -251,6 +254,7 @@ class _Run:
             self._cached = set(os.listdir(self.body_cache))
         self.written = 0
         self.pdf_cache = cache / "documents" if cache else None
+        self._documents: PdfCache | None = None  # made by the first document (see _document)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(kind.templates)),
             autoescape=_autoescape,
@@ -378,8 +382,9 @@ class _Run:
         from .pdf import KWA_STYLESHEETS, PdfCache, html_to_pdf  # slow to import: when needed
 
         static = self.kind.static or STATIC
-        cache = PdfCache(self.pdf_cache, static)
-        return cache.get_or_render(
+        if self._documents is None:  # its key hashes every static file: once per process
+            self._documents = PdfCache(self.pdf_cache, static)
+        return self._documents.get_or_render(
             html,
             lambda: html_to_pdf(html, static, self.kind.site_url, stylesheets=KWA_STYLESHEETS),
         )
