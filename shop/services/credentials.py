@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from shop.domain import names as name_rules
 from shop.domain import verify_id
 from shop.domain.credentials import CredentialKind, credentials
 from shop.domain.program import Program
@@ -265,11 +266,15 @@ def _reason(reason: str, doing: str) -> str:
 
 
 def _name(new_name: str) -> str:
-    name = " ".join(new_name.split())
+    # Checked before spaces are collapsed: split() would quietly turn a line separator into one.
+    refused = name_rules.refused_character(new_name)
+    if refused is not None:
+        raise CredentialError(
+            f"The name has a character a name cannot hold: {refused}. Type it as printed."
+        )
+    name = name_rules.normalised(" ".join(new_name.split()))
     if not name:
         raise CredentialError("Give the new name, as it is to be printed on the credentials.")
-    if _CONTROL.search(name):
-        raise CredentialError("The name has a control character in it: type it as printed.")
     if len(name) > NAME_MAX:
         raise CredentialError(f"The name is {len(name)} characters long: at most {NAME_MAX} fit.")
     return name

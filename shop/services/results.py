@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop.config import DEFAULT_TIME_ZONE
+from shop.domain import names as name_rules
 from shop.domain.program import Module, Program
 from shop.models import Attempt, Authorization, Candidate, ResultsImport
 from shop.services.credentials import issue_credentials
@@ -271,7 +272,7 @@ def _csv_record(
 
     attempt_id = _identifier(text("attempt_id"), "attempt_id", checks)
     candidate_id = _identifier(text("candidate_id"), "candidate_id", checks)
-    name = _name(text("name"), checks)
+    name = _name(row["name"] if "name" in columns else None, checks)
     email = _email(text("email"), checks)
     module = _module(text("module"), program, checks)
     taken_on = _date(text("date"), today, checks)
@@ -330,7 +331,7 @@ def _json_record(
         if key not in raw:
             checks.fail(f"missing field {key!r}")
 
-    def string(key: str) -> str | None:
+    def string(key: str, *, strip: bool = True) -> str | None:
         if key not in raw:
             return None
         value = raw[key]
@@ -341,11 +342,11 @@ def _json_record(
             # JSON may escape half of a character ("\\udfff"); no database can store it.
             checks.fail(f"{key} is not valid Unicode text (it has a lone surrogate)")
             return None
-        return value.strip()
+        return value.strip() if strip else value
 
     attempt_id = _identifier(string("attempt_id"), "attempt_id", checks)
     candidate_id = _identifier(string("candidate_id"), "candidate_id", checks)
-    name = _name(string("name"), checks)
+    name = _name(string("name", strip=False), checks)
     email = _email(string("email"), checks)
     module = _module(string("module"), program, checks)
     taken_on = _date(string("date"), today, checks)
@@ -450,16 +451,20 @@ def _identifier(value: str | None, label: str, checks: _Checks) -> str | None:
 
 
 def _name(value: str | None, checks: _Checks) -> str | None:
+    """The name as given (unstripped), checked, trimmed of spaces and NFC-normalised."""
     if value is None:
         return None
-    if not value:
+    # Checked before trimming: str.strip() would quietly drop a line separator at either end.
+    refused = name_rules.refused_character(value)
+    name = name_rules.normalised(value.strip())
+    if refused is not None:
+        checks.fail(f"name contains a character a name cannot hold: {refused}")
+    elif not name:
         checks.fail("name is empty")
-    elif len(value) > MAX_NAME_LENGTH:
+    elif len(name) > MAX_NAME_LENGTH:
         checks.fail(f"name is longer than {MAX_NAME_LENGTH} characters")
-    elif _CONTROL.search(value):
-        checks.fail("name contains control characters")
     else:
-        return value
+        return name
     return None
 
 

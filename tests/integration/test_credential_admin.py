@@ -357,7 +357,11 @@ def test_reissue_keeps_the_ids_and_every_verify_page_shows_the_new_name(
         ("", "Name change", "Give the new name"),
         ("Ana Smith", "", "Give a reason for reissuing the credential"),
         ("A" * 201, "Name change", "The name is 201 characters long: at most 200 fit."),
-        ("Ana\x00Smith", "Name change", "The name has a control character in it"),
+        (
+            "Ana\x00Smith",
+            "Name change",
+            "The name has a character a name cannot hold: U+0000 (a control character)",
+        ),
         ("Ana Smith", "Name\x00change", "The reason has a control character in it"),
     ],
 )
@@ -372,6 +376,65 @@ def test_refused_reissues_change_nothing(
     after = credential(app, people.safety)
     assert (after.holder_name, after.edition) == ("Ana Lopez", 1)
     assert events(app, people.safety) == [("issued", "")]
+
+
+# One of each class of character a name may not hold (format, separators, C0 and C1 controls).
+INVISIBLE = [
+    pytest.param("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE", id="U+202E bidi override"),
+    pytest.param("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE", id="U+2066 bidi isolate"),
+    pytest.param("\u200b", "U+200B ZERO WIDTH SPACE", id="U+200B zero-width space"),
+    pytest.param("\u200d", "U+200D ZERO WIDTH JOINER", id="U+200D zero-width joiner"),
+    pytest.param("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE", id="U+FEFF byte order mark"),
+    pytest.param("\u2028", "U+2028 LINE SEPARATOR", id="U+2028 line separator"),
+    pytest.param("\u2029", "U+2029 PARAGRAPH SEPARATOR", id="U+2029 paragraph separator"),
+    pytest.param("\x85", "U+0085 (a control character)", id="U+0085 C1 next line"),
+    pytest.param("\x07", "U+0007 (a control character)", id="U+0007 C0 bell"),
+]
+
+
+@pytest.mark.parametrize(("character", "described"), INVISIBLE)
+def test_a_reissue_in_a_name_with_an_invisible_character_is_refused_on_the_staff_page(
+    app: Flask, staff_client: FlaskClient, people: People, character: str, described: str
+) -> None:
+    response = staff_client.post(
+        f"/shop/admin/credentials/{people.safety}/reissue",
+        data={"name": f"Ana{character} Smith", "reason": "Married"},
+    )
+
+    assert response.status_code == 400
+    assert f"The name has a character a name cannot hold: {described}" in text(response.text)
+    after = credential(app, people.safety)
+    assert (after.holder_name, after.edition) == ("Ana Lopez", 1)
+    assert events(app, people.safety) == [("issued", "")]
+
+
+@pytest.mark.parametrize(("character", "described"), INVISIBLE)
+def test_a_reissue_in_a_name_with_an_invisible_character_is_refused_on_the_command_line(
+    app: Flask, runner: FlaskCliRunner, people: People, character: str, described: str
+) -> None:
+    result = run(
+        runner, "reissue", people.safety, "--name", f"Ana Smith{character}", "--reason", "x"
+    )
+
+    assert result.exit_code == 1, result.output
+    assert f"The name has a character a name cannot hold: {described}" in result.output
+    assert "Traceback" not in result.output
+    assert credential(app, people.safety).holder_name == "Ana Lopez"
+    assert events(app, people.safety) == [("issued", "")]
+
+
+def test_a_reissue_in_a_decomposed_name_stores_it_composed(
+    app: Flask, staff_client: FlaskClient, people: People
+) -> None:
+    staff_client.post(
+        f"/shop/admin/credentials/{people.safety}/reissue",
+        data={"name": "Ana Mun\u0303oz", "reason": "Married"},  # n + combining tilde
+    )
+
+    assert credential(app, people.safety).holder_name == "Ana Mu\u00f1oz"
+    with app.app_context():
+        ana = db.session().get(Candidate, people.ana)
+        assert ana is not None and ana.name == "Ana Mu\u00f1oz"
 
 
 def test_a_revoked_credential_is_reissued_and_stays_revoked(

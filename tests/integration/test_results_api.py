@@ -252,6 +252,11 @@ def test_a_signed_body_that_is_not_a_results_object_gets_400(
         ),
         (record(attempt_id="A-1", score=12), "record 3: attempt 'A-1' is given again"),
         ("A-1", "record 3: expected an object"),
+        (
+            record(attempt_id="X-3", name="Ana \u202eZepol"),
+            "record 3: name contains a character a name cannot hold: U+202E RIGHT-TO-LEFT "
+            "OVERRIDE (an invisible formatting character) at character 5",
+        ),
     ],
     ids=[
         "unknown module",
@@ -267,6 +272,7 @@ def test_a_signed_body_that_is_not_a_results_object_gets_400(
         "no KWA scores",
         "attempt id repeated with other data",
         "not an object",
+        "a bidirectional override in the name",
     ],
 )
 def test_an_invalid_record_gets_422_with_its_number_and_nothing_is_written(

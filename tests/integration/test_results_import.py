@@ -571,6 +571,17 @@ BAD_FILES = [
     ),
     _bad(csv_bytes(row(), ben(name="  ")), "line 3: name is empty", "an empty name"),
     _bad(
+        csv_bytes(row(), ben(name="Ben\u200bOkafor")),
+        "line 3: name contains a character a name cannot hold: U+200B ZERO WIDTH SPACE "
+        "(an invisible formatting character) at character 4",
+        "a zero-width space in a name",
+    ),
+    _bad(
+        csv_bytes(row(), ben(name="Ben Okafor\u2029")),
+        "line 3: name contains a character a name cannot hold: U+2029 PARAGRAPH SEPARATOR",
+        "a paragraph separator at the end of a name",
+    ),
+    _bad(
         csv_bytes(row(), ben()).replace(b"Ben Okafor", b"Ben Ok\xe1for"),
         "line 3: not UTF-8 text",
         "bytes that are not UTF-8",

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import unicodedata
 from typing import Any
 
 import pytest
@@ -278,7 +279,11 @@ def test_a_body_that_is_not_a_results_object_is_malformed(program: Program, payl
         ({"kwa_scores": []}, "kwa_scores must be an object, not a list"),
         ({"name": ""}, "name is empty"),
         ({"candidate_id": "C 1"}, "candidate_id 'C 1' contains spaces or control characters"),
-        ({"name": "Ana\nLopez"}, "name contains control characters"),
+        (
+            {"name": "Ana\nLopez"},
+            "name contains a character a name cannot hold: U+000A (a control character) "
+            "at character 4",
+        ),
         ({"attempt_id": "A" * 65}, "attempt_id is longer than 64 characters"),
     ],
 )
@@ -293,6 +298,105 @@ def test_a_json_field_of_the_wrong_kind_is_named(
 
     assert [r.attempt_id for r in records] == ["A-1"]
     assert problems == [RecordProblem("record 2", problem)]
+
+
+# -- names -------------------------------------------------------------------------------------
+
+# One of each class of character a name may not hold, in the middle of a name and named as such.
+REFUSED_IN_NAMES = [
+    pytest.param("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE (an invisible formatting character)",
+                 id="a bidirectional override"),
+    pytest.param("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE (an invisible formatting character)",
+                 id="a bidirectional isolate"),
+    pytest.param("\u200b", "U+200B ZERO WIDTH SPACE (an invisible formatting character)",
+                 id="a zero-width space"),
+    pytest.param("\u200d", "U+200D ZERO WIDTH JOINER (an invisible formatting character)",
+                 id="a zero-width joiner"),
+    pytest.param("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE (an invisible formatting character)",
+                 id="a byte order mark"),
+    pytest.param("\u2028", "U+2028 LINE SEPARATOR (a line separator)", id="a line separator"),
+    pytest.param("\u2029", "U+2029 PARAGRAPH SEPARATOR (a paragraph separator)",
+                 id="a paragraph separator"),
+    pytest.param("\x85", "U+0085 (a control character)", id="a C1 control (next line)"),
+    pytest.param("\x07", "U+0007 (a control character)", id="a C0 control (bell)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("character", "described"), REFUSED_IN_NAMES)
+def test_a_csv_name_with_an_invisible_or_control_character_is_refused_on_its_line(
+    program: Program, character: str, described: str
+) -> None:
+    text = csv_text(program, row(program), row(program, attempt_id="A-2", name=f"Ana{character}"))
+
+    records, problems = read(program, text)
+
+    assert [r.attempt_id for r in records] == ["A-1"]
+    assert problems == [
+        f"line 3: name contains a character a name cannot hold: {described} at character 4"
+    ]
+
+
+@pytest.mark.parametrize(("character", "described"), REFUSED_IN_NAMES)
+def test_a_json_name_with_an_invisible_or_control_character_is_refused_by_its_record_number(
+    program: Program, character: str, described: str
+) -> None:
+    bad = json_record(program, attempt_id="A-2", name=f"{character}Ana Lopez")
+
+    records, problems = parse_json({"results": [json_record(program), bad]}, program, TODAY)
+
+    assert [r.attempt_id for r in records] == ["A-1"]
+    assert problems == [
+        RecordProblem(
+            "record 2", f"name contains a character a name cannot hold: {described} at character 1"
+        )
+    ]
+
+
+def test_a_line_separator_at_the_end_of_a_name_is_refused_not_trimmed(program: Program) -> None:
+    # str.strip() counts U+2028 as white space: a name must not lose it unseen.
+    _, problems = read(program, csv_text(program, row(program, name="Ana Lopez\u2028")))
+
+    assert problems == [
+        "line 2: name contains a character a name cannot hold: U+2028 LINE SEPARATOR "
+        "(a line separator) at character 10"
+    ]
+
+
+def test_a_decomposed_name_is_recorded_composed_from_csv_and_json(program: Program) -> None:
+    decomposed = "Jose\u0301 Mun\u0303oz"  # e + combining acute accent, n + combining tilde
+    composed = "Jos\u00e9 Mu\u00f1oz"
+
+    from_csv, csv_problems = read(program, csv_text(program, row(program, name=decomposed)))
+    from_json, json_problems = parse_json(
+        {"results": [json_record(program, name=decomposed)]}, program, TODAY
+    )
+
+    assert csv_problems == []
+    assert json_problems == []
+    assert [r.name for r in from_csv] == [r.name for r in from_json] == [composed]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Zoë Brûlée-Ångström",
+        "李小龙",
+        "山田 太郎",
+        "Siobhán O'Connor",
+        "Mary\u2019s-Ann D'Arcy-Smith",
+        "Αθηνά Παπαδοπούλου",
+        "محمد علي",
+    ],
+    ids=["accents and a hyphen", "Chinese", "Japanese", "an apostrophe", "a curly apostrophe",
+         "Greek", "Arabic"],
+)  # fmt: skip
+def test_a_name_in_any_script_with_accents_apostrophes_and_hyphens_is_accepted(
+    program: Program, name: str
+) -> None:
+    records, problems = read(program, csv_text(program, row(program, name=f" {name} ")))
+
+    assert problems == []
+    assert [r.name for r in records] == [name]
 
 
 # -- the digest ----------------------------------------------------------------------------------
@@ -315,7 +419,7 @@ def test_the_digest_depends_on_the_records_and_not_on_their_order(program: Progr
 IDENTIFIERS = st.text(alphabet="ABCXYZ0123456789-_.", min_size=1, max_size=12)
 PERCENTS = st.floats(min_value=0, max_value=100, allow_nan=False)
 NAMES = st.text(alphabet=st.characters(categories=["L", "Zs"]), min_size=1, max_size=40).map(
-    lambda s: " ".join(s.split())
+    lambda s: unicodedata.normalize("NFC", " ".join(s.split()))
 )
 
 
