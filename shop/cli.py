@@ -74,6 +74,17 @@ def import_results(file: str) -> None:
         f"{summary.already_recorded} already recorded, "
         f"{summary.authorizations_used} assessment {authorizations} used"
     )
+    if summary.details_changed:
+        click.echo(
+            f"name or email changed for {_count(len(summary.details_changed), 'candidate')}: "
+            + ", ".join(summary.details_changed)
+        )
+    if summary.older_details_ignored:
+        click.echo(
+            f"name or email kept for {_count(len(summary.older_details_ignored), 'candidate')}, "
+            "sent in records older than the one they came from: "
+            + ", ".join(summary.older_details_ignored)
+        )
     if summary.names_kept:
         click.echo(
             f"{_count(summary.names_kept, 'candidate')} sent with another name than the one "

@@ -39,6 +39,14 @@ class Candidate(Base):
     # papers). From then on the name is the shop's: results imports keep it, whatever name
     # the assessment system still sends, so no credential goes back to the old name.
     name_set_by_staff_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The result record the name and email were last taken from: its date and attempt id. An
+    # import takes them only from a newer record (a later date, or the same date and a greater
+    # attempt id), so results sent again, or an older file, never roll them back. NULL: no
+    # record has set them (a candidate added by hand).
+    details_from_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True, default=None)
+    details_from_attempt: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, default=None
+    )
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="candidate", order_by="(Attempt.taken_on, Attempt.reference)"
@@ -121,6 +129,18 @@ class ResultsImport(Base):
     records: Mapped[int] = mapped_column(Integer)
     created: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ApiRequest(Base):
+    """A results API request that was recorded, known by its signature: the same request again,
+    while its timestamp would still be accepted, is a replay and is refused."""
+
+    __tablename__ = "api_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The hex HMAC signature: it covers the timestamp and the body, so it names one request.
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class OrderStatus(enum.StrEnum):

@@ -5,15 +5,18 @@ Reading is pure: `parse_csv` and `parse_json` turn their input into `ResultRecor
 `find_conflicts` checks valid records against what the database already holds, and
 `import_records` records a batch in one transaction: everything, or nothing at all.
 
-The assessment system is the source of truth: a known candidate's name and email follow it. An
-attempt already recorded with the same data is skipped, so importing a batch twice changes nothing;
-one recorded with other data is a problem the staff must look at, never silently overwritten.
+The assessment system is the source of truth: a known candidate's name and email follow it, from
+the newest record it has sent (the latest date, then the greatest attempt id), so an older file
+or a request sent again never rolls them back. An attempt already recorded with the same data is
+skipped, so importing a batch twice changes nothing; one recorded with other data is a problem
+the staff must look at, never silently overwritten.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import enum
 import functools
 import hashlib
 import json
@@ -25,14 +28,14 @@ from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop.config import DEFAULT_TIME_ZONE
 from shop.domain import names as name_rules
 from shop.domain.program import Module, Program
-from shop.models import Attempt, Authorization, Candidate, ResultsImport
+from shop.models import ApiRequest, Attempt, Authorization, Candidate, ResultsImport
 from shop.services.credentials import issue_credentials
 
 # The columns every file has, in the documented order; one column per KWA slug follows.
@@ -98,9 +101,26 @@ class ImportSummary:
     already_recorded: int  # attempts that were already recorded with the same data
     authorizations_used: int
     candidates_created: int
-    candidates_updated: int  # known candidates whose name or email changed
+    # Known candidates whose name or email changed (their ids, in the batch's order).
+    details_changed: tuple[str, ...] = ()
+    # Known candidates sent with other details in records no newer than the one that set
+    # theirs: kept as they were.
+    older_details_ignored: tuple[str, ...] = ()
     # Known candidates sent with another name than the one staff set on a reissue: kept.
     names_kept: int = 0
+
+    @property
+    def candidates_updated(self) -> int:
+        return len(self.details_changed)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """A results API request, known by its signature: recorded once; the same request again
+    within `remembered_for` of the first is a replay (`RequestReplayed`)."""
+
+    request_id: str
+    remembered_for: dt.timedelta
 
 
 class ResultsRejected(Exception):
@@ -109,6 +129,14 @@ class ResultsRejected(Exception):
     def __init__(self, problems: Sequence[RecordProblem]) -> None:
         self.problems = in_order(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class RequestReplayed(Exception):
+    """The same signed request was recorded already; nothing was written."""
+
+    def __init__(self, received_at: dt.datetime) -> None:
+        self.received_at = received_at
+        super().__init__(f"the same request was recorded at {received_at.isoformat()}")
 
 
 class MalformedPayload(ValueError):
@@ -747,18 +775,23 @@ def import_records(
     program: Program,
     source: str,
     time_zone: str = DEFAULT_TIME_ZONE,
+    request: SignedRequest | None = None,
 ) -> ImportSummary:
     """Record a batch in one transaction and commit it; raises ResultsRejected (nothing written).
 
-    Unknown candidates are created, known ones take the name and email given (unless staff set
-    the name on a reissue); attempts already recorded with the same data are skipped; each new
+    Unknown candidates are created; known ones take the name and email of their newest record
+    in the batch when it is newer than the record their details came from (unless staff set
+    the name on a reissue: it stays); attempts already recorded with the same data are skipped;
+    each new
     attempt uses the candidate's oldest unused authorization for its module that was bought by
     the day it was taken (in `time_zone`, the program's calendar), so a result imported late
     never spends a fee bought after it; each candidate of the batch is issued the credentials
     they now hold (shop.services.credentials). A `ResultsImport` row is kept when anything was
-    recorded.
-    Two imports racing with the same records: the loser's unique-constraint violation rolls it
-    back and it runs once more, finding everything recorded.
+    recorded. A `request` of the API is remembered in the same transaction; one remembered
+    already raises RequestReplayed, and nothing is written.
+    Two imports racing with the same records (or the same request): the loser's
+    unique-constraint violation rolls it back and it runs once more, finding everything
+    recorded (or the request remembered).
     """
     batch = _Batch()
     for record in records:
@@ -783,6 +816,7 @@ def import_records(
                 source=source,
                 program=program,
                 zone=ZoneInfo(time_zone),
+                request=request,
             )
             session.commit()
         except IntegrityError:
@@ -805,7 +839,10 @@ def _apply(
     source: str,
     program: Program,
     zone: ZoneInfo,
+    request: SignedRequest | None,
 ) -> ImportSummary:
+    if request is not None:
+        _refuse_replay(session, request.request_id)
     problems, recorded = _examine(session, records)
     if problems:
         raise ResultsRejected(problems)
@@ -814,30 +851,39 @@ def _apply(
     for chunk in _chunks(sorted({r.candidate_id for r in records})):
         candidates.update(
             (c.reference, c)
-            for c in session.scalars(select(Candidate).where(Candidate.reference.in_(chunk)))
+            for c in session.scalars(
+                # Locked: an import racing this one must not put back details older than ours.
+                select(Candidate)
+                .where(Candidate.reference.in_(chunk))
+                .order_by(Candidate.reference)  # one order for every import: no deadlock
+                .with_for_update()
+            )
         )
-    created_candidates = updated_candidates = names_kept = 0
-    for record in records:
-        candidate = candidates.get(record.candidate_id)
+    created_candidates = names_kept = 0
+    changed: list[str] = []
+    ignored: list[str] = []
+    for reference, record in _newest_per_candidate(records).items():
+        candidate = candidates.get(reference)
         if candidate is None:
             candidate = Candidate(
-                reference=record.candidate_id,
+                reference=reference,
                 name=record.name,
                 email=record.email,
                 created_at=now,
+                details_from_date=record.taken_on,
+                details_from_attempt=record.attempt_id,
             )
             session.add(candidate)
-            candidates[record.candidate_id] = candidate
+            candidates[reference] = candidate
             created_candidates += 1
-        else:
-            name = record.name
-            if candidate.name_set_by_staff_at is not None and name != candidate.name:
-                name = candidate.name  # staff reissued in this name: the import keeps it
-                names_kept += 1
-            if (candidate.name, candidate.email) != (name, record.email):
-                candidate.name = name
-                candidate.email = record.email
-                updated_candidates += 1
+            continue
+        outcome = _take_details(candidate, record)
+        if outcome is _Details.CHANGED or outcome is _Details.CHANGED_NAME_KEPT:
+            changed.append(reference)
+        if outcome is _Details.NAME_KEPT or outcome is _Details.CHANGED_NAME_KEPT:
+            names_kept += 1
+        if outcome is _Details.OLDER_IGNORED:
+            ignored.append(reference)
     session.flush()
 
     new = sorted(
@@ -858,6 +904,8 @@ def _apply(
                 received_at=now,
             )
         )
+    if request is not None:
+        _remember(session, request, now)
     session.flush()
     return ImportSummary(
         records=len(records),
@@ -865,9 +913,67 @@ def _apply(
         already_recorded=len(records) - len(new),
         authorizations_used=used,
         candidates_created=created_candidates,
-        candidates_updated=updated_candidates,
+        details_changed=tuple(changed),
+        older_details_ignored=tuple(ignored),
         names_kept=names_kept,
     )
+
+
+def recency(record: ResultRecord) -> tuple[dt.date, str]:
+    """How new a record is: by its date, and on the same date by its attempt id (as text)."""
+    return (record.taken_on, record.attempt_id)
+
+
+def _newest_per_candidate(records: Iterable[ResultRecord]) -> dict[str, ResultRecord]:
+    """{candidate id: their newest record}, in the order the candidates first appear."""
+    newest: dict[str, ResultRecord] = {}
+    for record in records:
+        kept = newest.get(record.candidate_id)
+        if kept is None or recency(record) > recency(kept):
+            newest[record.candidate_id] = record
+    return newest
+
+
+class _Details(enum.Enum):
+    """What a record did to a known candidate's name and email."""
+
+    UNCHANGED = enum.auto()  # newer, with the same details
+    CHANGED = enum.auto()
+    NAME_KEPT = enum.auto()  # newer, with another name than the one staff set: kept
+    CHANGED_NAME_KEPT = enum.auto()  # the email changed; the name staff set was kept
+    OLDER_IGNORED = enum.auto()  # other details, from a record no newer than theirs: kept
+
+
+def _take_details(candidate: Candidate, record: ResultRecord) -> _Details:
+    """Give `candidate` the name and email of `record` when it is newer than their source."""
+    name = record.name
+    name_kept = candidate.name_set_by_staff_at is not None and name != candidate.name
+    if name_kept:
+        name = candidate.name  # staff reissued in this name: the import keeps it
+    differs = (candidate.name, candidate.email) != (name, record.email)
+    source = candidate.details_from_date, candidate.details_from_attempt
+    if source[0] is not None and source[1] is not None and recency(record) <= source:
+        return _Details.OLDER_IGNORED if differs else _Details.UNCHANGED
+    candidate.details_from_date, candidate.details_from_attempt = recency(record)
+    if differs:
+        candidate.name = name
+        candidate.email = record.email
+        return _Details.CHANGED_NAME_KEPT if name_kept else _Details.CHANGED
+    return _Details.NAME_KEPT if name_kept else _Details.UNCHANGED
+
+
+def _refuse_replay(session: Session, request_id: str) -> None:
+    received = session.scalar(
+        select(ApiRequest.received_at).where(ApiRequest.request_id == request_id)
+    )
+    if received is not None:
+        raise RequestReplayed(received)
+
+
+def _remember(session: Session, request: SignedRequest, now: dt.datetime) -> None:
+    """Keep the request's id, and forget those too old to be accepted again anyway."""
+    session.execute(delete(ApiRequest).where(ApiRequest.received_at < now - request.remembered_for))
+    session.add(ApiRequest(request_id=request.request_id, received_at=now))
 
 
 _ATTEMPT_TABLE = cast(Table, Attempt.__table__)  # a declarative model's table

@@ -8,11 +8,14 @@ timestamp, with a secret shared with the assessment system (config RESULTS_API_S
 
 The signature is checked on the raw bytes before anything is parsed, and a timestamp further than
 RESULTS_API_MAX_AGE_SECONDS from now (either way) is refused, so a captured request cannot be
-replayed later. Nothing is written unless the signature and every record are valid.
+replayed later. Inside that window the signature is the request's id: a request recorded once is
+refused the second time (409), so a replay cannot put back a candidate's older details. Nothing
+is written unless the signature and every record are valid.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -41,17 +44,19 @@ _SIGNATURE = re.compile(r"sha256=([0-9a-f]{64})")
 def post_results() -> ResponseReturnValue:
     """Record a batch of results: 200 with counts, or an error and nothing written."""
     body = request.get_data(cache=False)
+    max_age = int(current_app.config["RESULTS_API_MAX_AGE_SECONDS"])
     refusal = signature_problem(
         body,
         request.headers.get(TIMESTAMP_HEADER),
         request.headers.get(SIGNATURE_HEADER),
         secret=current_app.config["RESULTS_API_SECRET"],
         now=int(now().timestamp()),
-        max_age=int(current_app.config["RESULTS_API_MAX_AGE_SECONDS"]),
+        max_age=max_age,
     )
     if refusal is not None:
         log.warning("results API: refused a request from %s: %s", request.remote_addr, refusal)
         return jsonify(error=refusal), 401
+    request_id = _signature_hex(request.headers[SIGNATURE_HEADER])
 
     try:
         payload = json.loads(body, parse_constant=_no_constant)
@@ -77,14 +82,27 @@ def post_results() -> ResponseReturnValue:
             program=current,
             source="api",
             time_zone=current_app.config["TIME_ZONE"],
+            request=results.SignedRequest(
+                request_id,
+                # A timestamp up to max_age ahead of the clock stays acceptable for 2 x max_age.
+                remembered_for=dt.timedelta(seconds=2 * max_age),
+            ),
         )
     except results.ResultsRejected as rejected:
         return _rejected(rejected.problems)
+    except results.RequestReplayed as replayed:
+        log.warning("results API: refused a replayed request from %s", request.remote_addr)
+        return jsonify(
+            error=f"this request (the same signature) was already recorded at "
+            f"{replayed.received_at.isoformat()}: nothing was written. To send the batch "
+            "again, sign it again with a new timestamp."
+        ), 409
     log.info(
-        "results API: %d records, %d new, %d already recorded",
+        "results API: %d records, %d new, %d already recorded, details changed for %d",
         summary.records,
         summary.created,
         summary.already_recorded,
+        len(summary.details_changed),
     )
     return jsonify(
         records=summary.records,
@@ -92,6 +110,8 @@ def post_results() -> ResponseReturnValue:
         already_recorded=summary.already_recorded,
         authorizations_used=summary.authorizations_used,
         names_kept=summary.names_kept,
+        details_changed=list(summary.details_changed),
+        older_details_ignored=list(summary.older_details_ignored),
     )
 
 
@@ -122,6 +142,13 @@ def signature_problem(
     if abs(now - int(timestamp)) > max_age:
         return f"stale timestamp: more than {max_age} seconds from the server's clock"
     return None
+
+
+def _signature_hex(signature: str) -> str:
+    """The hex digest of a signature header signature_problem accepted."""
+    found = _SIGNATURE.fullmatch(signature.strip().lower())
+    assert found is not None  # checked by signature_problem
+    return found.group(1)
 
 
 def _rejected(problems: list[results.RecordProblem]) -> ResponseReturnValue:

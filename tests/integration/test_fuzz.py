@@ -595,7 +595,8 @@ def test_no_signed_results_body_gets_a_server_error(world: World) -> None:
             headers=results_headers(body),
             content_type="application/json",
         )
-        assert response.status_code in (200, 400, 422), response.get_data(as_text=True)[:2000]
+        # 409: hypothesis sends some bodies twice, and the same signed request is a replay.
+        assert response.status_code in (200, 400, 409, 422), response.get_data(as_text=True)[:2000]
 
     fuzz()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -35,3 +37,47 @@ def test_the_db_upgrade_command_reports_the_database(app: Flask, runner: FlaskCl
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "database at head" in result.output
+
+
+def test_upgrading_takes_each_candidates_details_to_be_from_their_newest_attempt(
+    database_url: str,
+) -> None:
+    migrate.downgrade(database_url, "0005")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO candidate (id, reference, name, email, is_staff, created_at) VALUES "
+                "(1, 'C-1', 'Ana', 'ana@example.com', false, '2026-01-01 00:00:00'), "
+                "(2, 'C-2', 'Ben', 'ben@example.com', false, '2026-01-01 00:00:00')"
+            )
+        )
+        # Ana's newest day has two attempts: "a-1" is after "A-9" (code points, not a locale).
+        for number, (reference, day) in enumerate(
+            [("Z-1", "2026-04-01"), ("A-9", "2026-05-01"), ("a-1", "2026-05-01")], start=1
+        ):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO attempt (id, reference, candidate_id, module, taken_on, score, "
+                    "passed, kwa_scores, recorded_at) VALUES (:id, :reference, 1, 'safety', "
+                    ":day, 80, true, '{}', '2026-06-01 00:00:00')"
+                ),
+                {"id": number, "reference": reference, "day": dt.date.fromisoformat(day)},
+            )
+    engine.dispose()
+
+    migrate.upgrade(database_url)
+
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT reference, details_from_date, details_from_attempt FROM candidate "
+                "ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    assert [(r, str(d) if d else None, a) for r, d, a in rows] == [
+        ("C-1", "2026-05-01", "a-1"),
+        ("C-2", None, None),  # no attempt: no record set them
+    ]

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from werkzeug.test import TestResponse
 from shop import db
 from shop.domain.program import load_program
 from shop.models import Candidate
+from shop.services import results
 
 PROGRAM = load_program(Path(__file__).parents[2] / "content" / "program.toml")
 SECRET = "test-results-secret"  # what the `app` fixture configures
@@ -93,6 +95,8 @@ def test_a_signed_batch_is_recorded_and_counted(app: Flask, client: FlaskClient)
         "already_recorded": 0,
         "authorizations_used": 0,
         "names_kept": 0,
+        "details_changed": [],
+        "older_details_ignored": [],
     }
     assert counts(app) == {"candidate": 2, "attempt": 3, "authorization": 0, "results_import": 1}
 
@@ -121,6 +125,8 @@ def test_an_empty_batch_is_answered_with_zero_counts(app: Flask, client: FlaskCl
         "already_recorded": 0,
         "authorizations_used": 0,
         "names_kept": 0,
+        "details_changed": [],
+        "older_details_ignored": [],
     }
     assert counts(app) == NOTHING
 
@@ -331,6 +337,188 @@ def test_every_invalid_record_is_reported_at_once(app: Flask, client: FlaskClien
         "record 3",
     ]
     assert counts(app) == NOTHING
+
+
+# -- replays and older records -----------------------------------------------------------------
+
+OLDER = batch(record(attempt_id="A-1", date="2026-05-01"))
+NEWER = batch(
+    record(
+        attempt_id="A-2",
+        module="green",
+        date="2026-05-20",
+        name="Ana Smith",
+        email="ana.smith@example.com",
+    )
+)
+
+
+def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row an import may write, the remembered requests included."""
+    with app.extensions["db.engine"].connect() as connection:
+        return {
+            table: [
+                tuple(r)
+                for r in connection.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY id'))
+            ]
+            for table in (*TABLES, "api_request")
+        }
+
+
+def ana(app: Flask) -> tuple[str, str]:
+    with app.app_context():
+        found = db.session().scalars(sa.select(Candidate).where(Candidate.reference == "C-1"))
+        candidate = found.one()
+        return (candidate.name, candidate.email)
+
+
+def remembered(app: Flask) -> list[str]:
+    with app.extensions["db.engine"].connect() as connection:
+        rows = connection.execute(sa.text("SELECT request_id FROM api_request ORDER BY id"))
+        return [request_id for (request_id,) in rows]
+
+
+@pytest.mark.parametrize(
+    ("signed_ahead", "replayed_after"),
+    [(0, 0), (0, 300), (300, 600)],
+    ids=["at once", "300 s later", "signed 300 s ahead, replayed 600 s later"],
+)
+def test_a_request_replayed_while_its_timestamp_is_fresh_gets_409_and_writes_nothing(
+    app: Flask, client: FlaskClient, signed_ahead: int, replayed_after: int
+) -> None:
+    headers = signed(GOOD, now_seconds(app) + signed_ahead)
+    assert post(client, GOOD, headers).status_code == 200
+    before = snapshot(app)
+    app.config["CLOCK"].advance(seconds=replayed_after)
+
+    replay = post(client, GOOD, headers)
+
+    assert replay.status_code == 409
+    error = replay.get_json()["error"]
+    assert error.startswith("this request (the same signature) was already recorded at ")
+    assert "sign it again with a new timestamp" in error
+    assert snapshot(app) == before
+
+
+def test_a_request_replayed_once_its_timestamp_is_stale_gets_401(
+    app: Flask, client: FlaskClient
+) -> None:
+    headers = signed(GOOD, now_seconds(app))
+    assert post(client, GOOD, headers).status_code == 200
+    app.config["CLOCK"].advance(seconds=301)
+
+    assert post(client, GOOD, headers).status_code == 401
+
+
+def test_a_replay_of_an_older_request_cannot_roll_back_a_candidates_details(
+    app: Flask, client: FlaskClient
+) -> None:
+    older = signed(OLDER, now_seconds(app))
+    assert post(client, OLDER, older).status_code == 200
+    app.config["CLOCK"].advance(seconds=10)
+    newer = post(client, NEWER, signed(NEWER, now_seconds(app)))
+    assert newer.status_code == 200
+    assert newer.get_json()["details_changed"] == ["C-1"]
+    app.config["CLOCK"].advance(seconds=10)
+    before = snapshot(app)
+
+    replay = post(client, OLDER, older)
+
+    assert replay.status_code == 409
+    assert snapshot(app) == before
+    assert ana(app) == ("Ana Smith", "ana.smith@example.com")
+
+
+def test_the_older_batch_signed_anew_is_already_recorded_and_changes_no_details(
+    app: Flask, client: FlaskClient
+) -> None:
+    assert post(client, OLDER, signed(OLDER, now_seconds(app))).status_code == 200
+    app.config["CLOCK"].advance(seconds=10)
+    assert post(client, NEWER, signed(NEWER, now_seconds(app))).status_code == 200
+    app.config["CLOCK"].advance(seconds=10)
+
+    again = post(client, OLDER, signed(OLDER, now_seconds(app)))  # a new request id
+
+    assert again.status_code == 200
+    answer = again.get_json()
+    assert (answer["created"], answer["already_recorded"]) == (0, 1)
+    assert answer["details_changed"] == []
+    assert answer["older_details_ignored"] == ["C-1"]
+    assert ana(app) == ("Ana Smith", "ana.smith@example.com")
+
+
+def test_remembered_requests_are_forgotten_once_they_could_not_be_accepted_again(
+    app: Flask, client: FlaskClient
+) -> None:
+    first = signed(OLDER, now_seconds(app))
+    assert post(client, OLDER, first).status_code == 200
+    app.config["CLOCK"].advance(seconds=600)
+    second = signed(NEWER, now_seconds(app))
+    assert post(client, NEWER, second).status_code == 200
+    assert remembered(app) == [
+        first["X-CPT-Signature"].removeprefix("sha256="),
+        second["X-CPT-Signature"].removeprefix("sha256="),
+    ]
+    app.config["CLOCK"].advance(seconds=1)
+    ben = batch(
+        record(attempt_id="B-1", candidate_id="C-2", name="Ben Okafor", email="ben@example.org")
+    )
+    third = signed(ben, now_seconds(app))
+
+    assert post(client, ben, third).status_code == 200
+
+    # 601 s after it came, the first request's timestamp is stale whichever way it was set.
+    assert remembered(app) == [
+        second["X-CPT-Signature"].removeprefix("sha256="),
+        third["X-CPT-Signature"].removeprefix("sha256="),
+    ]
+
+
+def test_a_rejected_request_is_not_remembered(app: Flask, client: FlaskClient) -> None:
+    body = batch(record(module="welding"))
+    headers = signed(body, now_seconds(app))
+
+    assert post(client, body, headers).status_code == 422
+    assert post(client, body, headers).status_code == 422
+    assert remembered(app) == []
+
+
+def test_the_same_request_twice_at_once_is_recorded_once_and_refused_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Everything in the batch is already recorded: only the request id can tell the two apart.
+    assert post(app.test_client(), GOOD, signed(GOOD, now_seconds(app))).status_code == 200
+    app.config["CLOCK"].advance(seconds=5)
+    headers = signed(GOOD, now_seconds(app))
+    real = results._recorded_attempts
+    # On PostgreSQL both requests look before either writes, so both pass the replay check and
+    # one of them meets the unique request id. SQLite queues writers: no barrier there.
+    postgres = app.config["DATABASE_URL"].startswith("postgres")
+    both_looked = threading.Barrier(2, timeout=20)
+    looked: set[int] = set()
+
+    def look_together(session: Any, attempt_ids: list[str]) -> Any:
+        found = real(session, attempt_ids)
+        if postgres and threading.get_ident() not in looked:
+            looked.add(threading.get_ident())
+            both_looked.wait()
+        return found
+
+    monkeypatch.setattr(results, "_recorded_attempts", look_together)
+    statuses: list[int] = []
+
+    def send() -> None:
+        statuses.append(post(app.test_client(), GOOD, headers).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [200, 409]
+    assert len(remembered(app)) == 2
+    assert counts(app) == {"candidate": 2, "attempt": 3, "authorization": 0, "results_import": 1}
 
 
 def test_the_api_needs_no_csrf_token_or_session(app: Flask) -> None:

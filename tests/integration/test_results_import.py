@@ -279,10 +279,11 @@ def test_a_name_staff_reissued_in_is_kept_by_later_imports(
     result, _ = import_file(runner, tmp_path, csv_bytes(later))
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[1] == (
+    assert result.stdout.splitlines()[1:] == [
+        "name or email changed for 1 candidate: C-1",  # the email
         "1 candidate sent with another name than the one staff set on a reissue: "
-        "the name staff set was kept"
-    )
+        "the name staff set was kept",
+    ]
     ana = candidate(app, "C-1")
     assert (ana.name, ana.email) == ("Ana Smith", "ana.smith@example.com")
     with app.app_context():
@@ -332,6 +333,166 @@ def test_a_name_change_alone_updates_the_candidate_but_records_no_import(
     assert result.stdout.startswith("1 record: 0 new, 1 already recorded")
     assert candidate(app, "C-0").name == "Seeded Renamed"
     assert counts(app) == {"candidate": 1, "attempt": 1, "authorization": 0, "results_import": 0}
+
+
+# -- whose details are newer: the latest date, then the greatest attempt id --------------------
+
+OLD = {"attempt_id": "A-1", "date": "2026-05-01", "name": "Ana Lopez", "email": "ana@example.com"}
+NEW = {
+    "attempt_id": "A-2",
+    "module": "green",
+    "date": "2026-05-20",
+    "name": "Ana Smith",
+    "email": "ana.smith@example.com",
+}
+
+
+def details(app: Flask, reference: str = "C-1") -> tuple[str, str]:
+    found = candidate(app, reference)
+    return (found.name, found.email)
+
+
+def test_a_newer_file_changes_the_name_and_email_and_says_whose(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row(**OLD), ben()))[0].exit_code == 0
+
+    result, _ = import_file(runner, tmp_path, csv_bytes(row(**NEW), ben(attempt_id="B-2")))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "2 records: 2 new, 0 already recorded, 0 assessment authorizations used",
+        "name or email changed for 1 candidate: C-1",
+    ]
+    assert details(app) == ("Ana Smith", "ana.smith@example.com")
+    ana = candidate(app, "C-1")
+    assert (ana.details_from_date, ana.details_from_attempt) == (dt.date(2026, 5, 20), "A-2")
+
+
+def test_an_older_file_after_a_newer_one_keeps_the_newer_name_and_email_and_says_none_changed(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row(**OLD)))[0].exit_code == 0
+    assert import_file(runner, tmp_path, csv_bytes(row(**NEW)))[0].exit_code == 0
+    before = snapshot(app)
+
+    result, _ = import_file(runner, tmp_path, csv_bytes(row(**OLD)))  # the old file again
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "1 record: 0 new, 1 already recorded, 0 assessment authorizations used",
+        "name or email kept for 1 candidate, sent in records older than the one they came "
+        "from: C-1",
+    ]
+    assert "changed" not in result.stdout
+    assert details(app) == ("Ana Smith", "ana.smith@example.com")
+    assert snapshot(app) == before
+
+
+def test_a_late_result_is_recorded_but_leaves_the_newer_details(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row(**NEW)))[0].exit_code == 0
+
+    # An attempt never sent before, but taken before the one the details came from.
+    late = row(**{**OLD, "attempt_id": "A-0"})
+    result, _ = import_file(runner, tmp_path, csv_bytes(late))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("1 record: 1 new, 0 already recorded")
+    assert "name or email kept for 1 candidate" in result.stdout
+    assert details(app) == ("Ana Smith", "ana.smith@example.com")
+    assert counts(app)["attempt"] == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kept"),
+    [
+        (("A-1", "2026-05-01"), ("A-2", "2026-05-02"), "second"),
+        (("A-2", "2026-05-02"), ("A-1", "2026-05-01"), "first"),
+        (("B-9", "2026-05-01"), ("A-1", "2026-05-02"), "second"),  # the date comes first
+        (("A-1", "2026-05-01"), ("A-2", "2026-05-01"), "second"),
+        (("A-2", "2026-05-01"), ("A-1", "2026-05-01"), "first"),
+        (("A-9", "2026-05-01"), ("A-10", "2026-05-01"), "first"),  # ids compare as text
+        (("A-1", "2026-05-01"), ("A-1", "2026-05-01"), "first"),  # the same attempt again
+    ],
+    ids=[
+        "a later day wins",
+        "an earlier day loses",
+        "a later day wins whatever its id",
+        "the same day: the greater id wins",
+        "the same day: the smaller id loses",
+        "the same day: A-9 is after A-10",
+        "the same attempt sent again with other details changes nothing",
+    ],
+)
+def test_the_newer_record_sets_the_details_whichever_comes_first(
+    app: Flask,
+    runner: FlaskCliRunner,
+    tmp_path: Path,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    kept: str,
+) -> None:
+    (first_id, first_day), (second_id, second_day) = first, second
+    one = row(attempt_id=first_id, date=first_day, name="First Name", email="first@example.com")
+    # Another module, unless it is the same attempt again (the same data but the details).
+    module = "maintenance" if first_id == second_id else "green"
+    two = row(
+        attempt_id=second_id,
+        module=module,
+        date=second_day,
+        name="Second Name",
+        email="second@example.com",
+    )
+    assert import_file(runner, tmp_path, csv_bytes(one))[0].exit_code == 0
+
+    result, _ = import_file(runner, tmp_path, csv_bytes(two))
+
+    assert result.exit_code == 0, result.output
+    assert details(app) == (
+        ("First Name", "first@example.com")
+        if kept == "first"
+        else ("Second Name", "second@example.com")
+    )
+    shown = "name or email changed" if kept == "second" else "name or email kept"
+    assert f"{shown} for 1 candidate" in result.stdout
+
+
+def test_a_batch_is_as_new_as_its_candidates_newest_record(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    middle = row(attempt_id="A-5", date="2026-05-10")
+    assert import_file(runner, tmp_path, csv_bytes(middle))[0].exit_code == 0
+    renamed = {"name": "Ana Smith", "email": "ana.smith@example.com"}
+
+    # One record older than A-5 and one newer, both with the new details: the newer counts.
+    content = csv_bytes(
+        row(attempt_id="A-1", date="2026-05-01", **renamed),
+        row(attempt_id="A-9", module="green", date="2026-05-12", **renamed),
+    )
+    result, _ = import_file(runner, tmp_path, content)
+
+    assert result.exit_code == 0, result.output
+    assert details(app) == ("Ana Smith", "ana.smith@example.com")
+    ana = candidate(app, "C-1")
+    assert (ana.details_from_date, ana.details_from_attempt) == (dt.date(2026, 5, 12), "A-9")
+
+
+def test_an_older_record_does_not_count_as_a_name_staff_set_being_kept(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row(**NEW)))[0].exit_code == 0
+    with app.app_context(), db.transaction() as session:
+        ana = session.scalars(sa.select(Candidate).where(Candidate.reference == "C-1")).one()
+        ana.name, ana.name_set_by_staff_at = "Ana Smith-Jones", app.config["CLOCK"]()
+
+    result, _ = import_file(runner, tmp_path, csv_bytes(row(**OLD)))
+
+    assert result.exit_code == 0, result.output
+    assert "staff set" not in result.stdout
+    assert "name or email kept for 1 candidate" in result.stdout
+    assert details(app) == ("Ana Smith-Jones", "ana.smith@example.com")
 
 
 def test_a_date_is_checked_against_today_in_the_programs_time_zone(
@@ -694,7 +855,6 @@ def test_an_import_that_records_something_keeps_its_source_digest_and_counts(
         already_recorded=0,
         authorizations_used=0,
         candidates_created=2,
-        candidates_updated=0,
     )
     assert (kept.source, kept.records, kept.created, kept.received_at) == (
         "results.csv",
