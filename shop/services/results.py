@@ -693,12 +693,30 @@ def find_conflicts(session: Session, records: Sequence[ResultRecord]) -> list[Re
 def _examine(
     session: Session, records: Sequence[ResultRecord]
 ) -> tuple[list[RecordProblem], set[str]]:
-    """The conflicts of `records` with the database, and the attempt ids already recorded."""
+    """The conflicts of `records` with the database, and the attempt ids already recorded.
+
+    An email is checked only where it would be taken: from a candidate's newest record, when
+    that is newer than the one their details came from (an old file sent again may name an
+    address that has since moved to someone else).
+    """
     problems: list[RecordProblem] = []
     recorded: set[str] = set()
+    newest = _newest_per_candidate(records)
     for chunk in _chunks(records):
         attempts = _recorded_attempts(session, [r.attempt_id for r in chunk])
-        emails = {r.email for r in chunk}
+        sources = {
+            reference: (day, attempt)
+            for reference, day, attempt in session.execute(
+                select(
+                    Candidate.reference,
+                    Candidate.details_from_date,
+                    Candidate.details_from_attempt,
+                ).where(Candidate.reference.in_({r.candidate_id for r in chunk}))
+            )
+        }
+        emails = {
+            r.email for r in chunk if _is_newer(newest[r.candidate_id], sources.get(r.candidate_id))
+        }
         owners = {
             email: reference
             for email, reference in session.execute(
@@ -721,7 +739,7 @@ def _examine(
                     )
                 else:
                     recorded.add(record.attempt_id)
-            owner = owners.get(record.email)
+            owner = owners.get(record.email)  # only the emails that would be taken
             if owner is not None and owner != record.candidate_id:
                 problems.append(
                     RecordProblem(
@@ -924,6 +942,14 @@ def recency(record: ResultRecord) -> tuple[dt.date, str]:
     return (record.taken_on, record.attempt_id)
 
 
+def _is_newer(record: ResultRecord, source: tuple[dt.date | None, str | None] | None) -> bool:
+    """Whether `record` is newer than the record a candidate's details came from (`source`:
+    its date and attempt id; None, or NULLs, when no record set them)."""
+    if source is None or source[0] is None or source[1] is None:
+        return True
+    return recency(record) > (source[0], source[1])
+
+
 def _newest_per_candidate(records: Iterable[ResultRecord]) -> dict[str, ResultRecord]:
     """{candidate id: their newest record}, in the order the candidates first appear."""
     newest: dict[str, ResultRecord] = {}
@@ -951,8 +977,7 @@ def _take_details(candidate: Candidate, record: ResultRecord) -> _Details:
     if name_kept:
         name = candidate.name  # staff reissued in this name: the import keeps it
     differs = (candidate.name, candidate.email) != (name, record.email)
-    source = candidate.details_from_date, candidate.details_from_attempt
-    if source[0] is not None and source[1] is not None and recency(record) <= source:
+    if not _is_newer(record, (candidate.details_from_date, candidate.details_from_attempt)):
         return _Details.OLDER_IGNORED if differs else _Details.UNCHANGED
     candidate.details_from_date, candidate.details_from_attempt = recency(record)
     if differs:

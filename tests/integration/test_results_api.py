@@ -400,6 +400,20 @@ def test_a_request_replayed_while_its_timestamp_is_fresh_gets_409_and_writes_not
     assert snapshot(app) == before
 
 
+def test_a_replay_with_the_signature_written_otherwise_is_the_same_request(
+    app: Flask, client: FlaskClient
+) -> None:
+    headers = signed(GOOD, now_seconds(app))
+    assert post(client, GOOD, headers).status_code == 200
+    before = snapshot(app)
+    disguised = {**headers, "X-CPT-Signature": f" {headers['X-CPT-Signature'].upper()} "}
+
+    replay = post(client, GOOD, disguised)
+
+    assert replay.status_code == 409
+    assert snapshot(app) == before
+
+
 def test_a_request_replayed_once_its_timestamp_is_stale_gets_401(
     app: Flask, client: FlaskClient
 ) -> None:

@@ -389,6 +389,40 @@ def test_an_older_file_after_a_newer_one_keeps_the_newer_name_and_email_and_says
     assert snapshot(app) == before
 
 
+def test_an_older_file_naming_an_address_that_has_since_moved_to_another_candidate_imports(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row(**OLD)))[0].exit_code == 0
+    assert import_file(runner, tmp_path, csv_bytes(row(**NEW)))[0].exit_code == 0
+    # Ben now has the address Ana had.
+    assert import_file(runner, tmp_path, csv_bytes(ben(email="ana@example.com")))[0].exit_code == 0
+
+    result, _ = import_file(runner, tmp_path, csv_bytes(row(**OLD)))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("1 record: 0 new, 1 already recorded")
+    assert details(app) == ("Ana Smith", "ana.smith@example.com")
+    assert details(app, "C-2") == ("Ben Okafor", "ana@example.com")
+
+
+def test_a_newer_record_still_cannot_take_another_candidates_address(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    assert import_file(runner, tmp_path, csv_bytes(row(**OLD), ben()))[0].exit_code == 0
+    before = snapshot(app)
+
+    result, path = import_file(
+        runner, tmp_path, csv_bytes(row(**{**NEW, "email": "ben@example.org"}))
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{path} line 2: email 'ben@example.org' belongs to another candidate ('C-2')",
+        NOTHING,
+    ]
+    assert snapshot(app) == before
+
+
 def test_a_late_result_is_recorded_but_leaves_the_newer_details(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
