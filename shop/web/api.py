@@ -147,7 +147,8 @@ def signature_problem(
 def _signature_hex(signature: str) -> str:
     """The hex digest of a signature header signature_problem accepted."""
     found = _SIGNATURE.fullmatch(signature.strip().lower())
-    assert found is not None  # checked by signature_problem
+    if found is None:
+        raise ValueError("the signature was not checked first")  # signature_problem matched it
     return found.group(1)
 
 
