@@ -31,4 +31,3 @@ def test_make_run_answers_each_file_with_its_type(
     response = served.get(path)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == content_type
-
