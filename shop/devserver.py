@@ -27,6 +27,9 @@ from sitegen.app import create_app as create_site
 from . import create_app as create_shop
 
 SHOP_PREFIX = "/shop"
+# The site's files whose name says less than their type: ".xml" is any XML (what the site app
+# and Frozen-Flask go by), the feed is Atom, and feed readers are told so.
+SITE_FILE_TYPES = {"/blog/feed.xml": "application/atom+xml; charset=utf-8"}
 
 
 def combined(site: Any, shop: Any) -> Any:
@@ -34,11 +37,28 @@ def combined(site: Any, shop: Any) -> Any:
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        target = shop if path == SHOP_PREFIX or path.startswith(SHOP_PREFIX + "/") else site
-        result: Iterable[bytes] = target(environ, start_response)
+        if path == SHOP_PREFIX or path.startswith(SHOP_PREFIX + "/"):
+            target, respond = shop, start_response
+        else:
+            target, respond = site, _with_type(start_response, SITE_FILE_TYPES.get(path))
+        result: Iterable[bytes] = target(environ, respond)
         return result
 
     return app
+
+
+def _with_type(start_response: Any, file_type: str | None) -> Any:
+    """`start_response`, giving a successful answer `file_type` as its Content-Type."""
+    if file_type is None:
+        return start_response
+
+    def typed(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+        if status.startswith("200"):
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", file_type))
+        return start_response(status, headers, *rest)
+
+    return typed
 
 
 def main(argv: list[str] | None = None) -> None:

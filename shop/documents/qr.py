@@ -14,9 +14,11 @@ def qr_svg(url: str) -> str:
     """
     code = segno.make_qr(url, error="m", boost_error=False)
     svg: str = code.svg_inline(omitsize=True, border=4, svgclass="qr", lineclass=None, dark="#000")
-    # A name for assistive technology; the URL is escaped, as everything printed is.
-    label = f' role="img" aria-label="QR code of {escape(url)}"'
-    return svg.replace("<svg", "<svg" + label, 1)
+    # A name for assistive technology, escaped as everything printed is: aria-label for a
+    # browser, <title> for WeasyPrint, which makes it the tagged PDF's alternative text.
+    name = escape(f"QR code of {url}")
+    opening, rest = svg.split(">", 1)
+    return f'{opening} role="img" aria-label="{name}"><title>{name}</title>{rest}'
 
 
 def qr_markup(url: str) -> Markup:

@@ -77,9 +77,12 @@ def render_html(template: str, **context: Any) -> str:
     return _ENV.get_template(template).render(**context)
 
 
-def to_pdf(html: str, program: Program) -> bytes:
-    """The PDF of our HTML; relative URLs resolve against the site's public address."""
-    pdf: bytes = html_to_pdf(html, STATIC, program.site_url, stylesheets=STYLESHEETS)
+def to_pdf(html: str, program: Program, *, archival: bool = False) -> bytes:
+    """The tagged PDF of our HTML (PDF/A too when `archival`: a credential); relative URLs
+    resolve against the site's public address."""
+    pdf: bytes = html_to_pdf(
+        html, STATIC, program.site_url, stylesheets=STYLESHEETS, archival=archival
+    )
     return pdf
 
 
@@ -123,7 +126,7 @@ def certificate_html(credential: Credential, program: Program, verify_url: str) 
 
 def certificate_pdf(credential: Credential, program: Program, verify_url: str) -> bytes:
     """A module certificate: Letter landscape, one page, with the verify id and its QR code."""
-    return to_pdf(certificate_html(credential, program, verify_url), program)
+    return to_pdf(certificate_html(credential, program, verify_url), program, archival=True)
 
 
 def full_certification_html(credential: Credential, program: Program, verify_url: str) -> str:
@@ -139,7 +142,7 @@ def full_certification_html(credential: Credential, program: Program, verify_url
 def full_certification_pdf(credential: Credential, program: Program, verify_url: str) -> bytes:
     """The full certification document: Letter landscape, one page, endorsement and
     accreditation stated in words (our own marks only), verify id and QR code."""
-    return to_pdf(full_certification_html(credential, program, verify_url), program)
+    return to_pdf(full_certification_html(credential, program, verify_url), program, archival=True)
 
 
 def wallet_card_html(credential: Credential, program: Program, verify_url: str) -> str:
@@ -164,7 +167,7 @@ def _card_name_size(name: str) -> str:
 def wallet_card_pdf(credential: Credential, program: Program, verify_url: str) -> bytes:
     """The wallet card: one Letter page with the card's front and back at ID-1 size
     (85.6 x 53.98 mm) and crop marks, to print at actual size and cut out."""
-    return to_pdf(wallet_card_html(credential, program, verify_url), program)
+    return to_pdf(wallet_card_html(credential, program, verify_url), program, archival=True)
 
 
 def diagnostic_report_html(

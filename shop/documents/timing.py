@@ -26,7 +26,7 @@ from shop.models import Attempt, Candidate, Credential, Order, OrderItem
 
 from . import render
 
-SAMPLE_URL = "https://cpt.example.org/shop/verify/7KQ2-9XDM-4HTV-PA3R-W"
+SAMPLE_URL = "https://cpt.example.org/shop/verify/7KQ2-9XDM-4HTV-PA3R-7"
 _AT = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
 
 
@@ -38,7 +38,7 @@ def sample_documents(program: Program) -> dict[str, Callable[[], bytes]]:
 
     def credential(kind: str, module: str) -> Credential:
         return Credential(
-            verify_id="7KQ2-9XDM-4HTV-PA3R-W",
+            verify_id="7KQ2-9XDM-4HTV-PA3R-7",
             candidate_id=1,
             kind=kind,
             module=module,

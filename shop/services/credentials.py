@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shop.domain import names as name_rules
@@ -222,9 +222,12 @@ def search(session: Session, query: str) -> list[Credential]:
         Credential.holder_name.icontains(words, autoescape=True),
         Candidate.email.icontains(words, autoescape=True),
     ]
-    id_part = words.upper().replace(" ", "")
-    if len(id_part) >= verify_id.GROUP and set(id_part) <= set(verify_id.SYMBOLS + "-"):
-        conditions.append(Credential.verify_id.contains(id_part, autoescape=True))
+    # A part of an id, read as the public form reads a whole one: spaces and dashes anywhere
+    # or nowhere, so it is matched against the id's symbols without their dashes.
+    id_part = verify_id.symbols_of(words)
+    if id_part is not None and len(id_part) >= verify_id.GROUP:
+        symbols = func.replace(Credential.verify_id, "-", "", type_=String)
+        conditions.append(symbols.contains(id_part, autoescape=True))
     return list(session.scalars(statement.where(or_(*conditions))))
 
 
@@ -237,7 +240,7 @@ def get(session: Session, text: str, *, lock: bool = False) -> Credential:
     if canonical is verify_id.IdProblem.MALFORMED:
         raise CredentialNotFound(
             f"{text.strip()!r} is not a verification id: it has 16 letters and digits and a "
-            "check character, like 7KQ2-9XDM-4HTV-PA3R-W."
+            f"check character, like {verify_id.example()}."
         )
     if canonical is verify_id.IdProblem.MISTYPED:
         raise CredentialNotFound(

@@ -24,7 +24,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from shop import db
-from shop.domain.verify_id import IdProblem, normalise
+from shop.domain.verify_id import IdProblem, example, normalise
 from shop.models import Credential
 from shop.services import program
 from shop.services.credentials import credential_title, find_by_verify_id, open_badge
@@ -34,7 +34,7 @@ blueprint = Blueprint("verify", __name__, url_prefix="/shop/verify")
 MESSAGES = {
     IdProblem.MALFORMED: (
         "That is not a verification id: it has 16 letters and digits and a check character, "
-        "like 7KQ2-9XDM-4HTV-PA3R-W."
+        f"like {example()}."
     ),
     IdProblem.MISTYPED: "The check character does not match: one character was mistyped.",
 }
@@ -122,7 +122,8 @@ def local_date(moment: dt.datetime | None) -> dt.date | None:
 
 
 def _form_page(typed: str, problem: str | None, status: int) -> tuple[str, int]:
-    return render_template("shop/verify.html", typed=typed, problem=problem), status
+    page = render_template("shop/verify.html", typed=typed, problem=problem, example=example())
+    return page, status
 
 
 def _no_cache(response: Response) -> Response:

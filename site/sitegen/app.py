@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import mimetypes
 import os
@@ -17,7 +18,7 @@ from markupsafe import Markup
 from . import DEFAULT_CONTENT as DEFAULT_CONTENT
 from . import STATIC as STATIC
 from . import TEMPLATES as TEMPLATES
-from .content import Site, Source, load_site
+from .content import KwaPage, ModulePage, Page, Site, Source, load_site
 from .headers import HEADERS_FILE, headers_file, headers_for
 from .render import Body, BodyRenderer, Rendered, View, configure_jinja
 
@@ -202,7 +203,9 @@ def _search(site: Site, body: Body) -> View:
 
 
 def _sitemap(site: Site, body: Body) -> View:
-    return View("sitemap.xml", {"urls": page_urls(site)}, filename="sitemap.xml")
+    changed = last_changed(site)
+    urls = [(url, changed.get(url)) for url in page_urls(site)]
+    return View("sitemap.xml", {"urls": urls}, filename="sitemap.xml")
 
 
 def _robots(site: Site, body: Body) -> View:
@@ -302,6 +305,30 @@ def page_urls(site: Site) -> list[str]:
     urls += [f"/blog/{post.slug}/" for post in site.posts]
     urls.append("/search/")
     return urls
+
+
+def last_changed(site: Site) -> dict[str, dt.date]:
+    """The date each page URL last changed, for the sitemap: never a file's mtime, which
+    differs between clones, but what the content says. A post: its date; the blog: its newest
+    post's; any other page: its `updated` front matter; a page without one: the newest of all
+    those dates, the last change that the content records."""
+    dated: dict[Path, dt.date] = {post.source.path: post.date for post in site.posts}
+    pages: list[Page | ModulePage | KwaPage] = [
+        *site.pages.values(),
+        *site.modules.values(),
+        *site.kwas.values(),
+    ]
+    dated |= {page.source.path: page.updated for page in pages if page.updated is not None}
+    if not dated:
+        return {}
+    newest = max(dated.values())
+    changed = {}
+    for url in page_urls(site):
+        source = source_of(site, url)
+        changed[url] = dated.get(source.path, newest) if source else newest
+    if site.posts:
+        changed["/blog/"] = site.posts[0].date
+    return changed
 
 
 def document_urls(site: Site) -> list[str]:

@@ -57,6 +57,7 @@ class Page:
     description: str
     source: Source
     nav: int | None = None
+    updated: dt.date | None = None  # when it last changed, for the sitemap
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class ModulePage:
     module: Module
     description: str
     source: Source
+    updated: dt.date | None = None
 
     @property
     def title(self) -> str:
@@ -76,6 +78,7 @@ class KwaPage:
     kwa: Kwa
     description: str
     source: Source
+    updated: dt.date | None = None
 
     @property
     def title(self) -> str:
@@ -149,9 +152,11 @@ class Schema:
     optional: Mapping[str, Checker] = field(default_factory=dict)
 
 
-PAGE_SCHEMA = Schema({"title": _text, "description": _short_text}, {"nav": _whole_number})
-MODULE_SCHEMA = Schema({"description": _short_text})
-KWA_SCHEMA = Schema({"description": _short_text})
+PAGE_SCHEMA = Schema(
+    {"title": _text, "description": _short_text}, {"nav": _whole_number, "updated": _date}
+)
+MODULE_SCHEMA = Schema({"description": _short_text}, {"updated": _date})
+KWA_SCHEMA = Schema({"description": _short_text}, {"updated": _date})
 POST_SCHEMA = Schema(
     {"title": _text, "description": _short_text, "date": _date, "author": _text},
 )
@@ -311,7 +316,9 @@ def _load_pages(root: Path, problems: list[ContentProblem]) -> dict[str, Page]:
         loaded = read_source(path, PAGE_SCHEMA, problems)
         if loaded:
             source, v = loaded
-            pages[path.stem] = Page(path.stem, v["title"], v["description"], source, v.get("nav"))
+            pages[path.stem] = Page(
+                path.stem, v["title"], v["description"], source, v.get("nav"), v.get("updated")
+            )
     if "index" not in pages and not any(p.path.name == "index.md" for p in problems):
         problems.append(ContentProblem(root / "index.md", 1, "the home page is missing"))
     return pages
@@ -330,7 +337,7 @@ def _load_modules(
         loaded = read_source(path, MODULE_SCHEMA, problems)
         if loaded:
             source, v = loaded
-            found[module.id] = ModulePage(module, v["description"], source)
+            found[module.id] = ModulePage(module, v["description"], source, v.get("updated"))
     for module in program.modules:
         path = root / "modules" / f"{module.id}.md"
         if not path.exists():
@@ -355,7 +362,7 @@ def _load_kwas(
         if loaded:
             source, v = loaded
             module, kwa = known[key]
-            found[key] = KwaPage(module, kwa, v["description"], source)
+            found[key] = KwaPage(module, kwa, v["description"], source, v.get("updated"))
     for module_id, slug in known:
         path = root / "kwa" / module_id / f"{slug}.md"
         if not path.exists():

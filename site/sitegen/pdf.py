@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from weasyprint import CSS, HTML
@@ -19,6 +20,17 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 # The style sheet of the site's KWA documents, under static/.
 KWA_STYLESHEETS = ("css/document.css",)
+
+# Every document is tagged PDF/UA-1: a structure tree from the HTML, /Lang from <html lang>,
+# the <title> as dc:title and as what the viewer's title bar shows, and alternative text from
+# each <img alt> and each inline <svg>'s <title> (WeasyPrint reads those two, not aria-label).
+ACCESSIBLE = {"pdf_variant": "pdf/ua-1"}
+# Credentials are kept for years: PDF/A-2b as well (the sRGB output intent, annotations
+# printable, a file identifier that WeasyPrint hashes from the content, so the same document
+# still gives the same bytes), tagged all the same. WeasyPrint writes one variant's XMP
+# identification: _identify_pdf_ua adds PDF/UA's. PDF/A-2b rather than 3b: the credentials
+# embed no files, the one thing PDF/A-3 adds.
+ARCHIVAL = {"pdf_variant": "pdf/a-2b", "pdf_tags": True}
 
 
 class DocumentError(Exception):
@@ -86,21 +98,59 @@ def html_to_pdf(
     *,
     stylesheets: Sequence[str] = (),
     strict: bool = True,
+    archival: bool = False,
 ) -> bytes:
-    """A PDF of `html` styled by `stylesheets` (paths under static/); no clock and no
-    identifier in it, so the same HTML gives the same bytes.
+    """A tagged PDF/UA-1 of `html` styled by `stylesheets` (paths under static/), PDF/A-2b
+    too when `archival`; no clock in it, so the same HTML gives the same bytes.
 
     With `strict`, any warning from WeasyPrint (a missing style sheet, a duplicate anchor, an
-    unknown CSS property) is an error: our own documents must render cleanly.
+    unknown CSS property, an image without alternative text, an <html> without lang) is an
+    error: our own documents must render cleanly.
     """
     base = base_url.rstrip("/") + "/"
     with _weasyprint_warnings() as warnings:
         sheets = [_stylesheet(static_dir, base, name) for name in stylesheets]
         document = HTML(string=html, base_url=base, url_fetcher=StaticOnlyFetcher(static_dir, base))
-        pdf: bytes = document.write_pdf(stylesheets=sheets)
+        if archival:
+            pdf: bytes = document.write_pdf(
+                stylesheets=sheets, finisher=_identify_pdf_ua, **ARCHIVAL
+            )
+        else:
+            pdf = document.write_pdf(stylesheets=sheets, **ACCESSIBLE)
     if strict and warnings:
         raise DocumentError("the document rendered with warnings:\n" + "\n".join(warnings))
     return pdf
+
+
+# What PDF/A-2 asks of a schema it does not predefine, such as PDF/UA's identification: its
+# description in the XMP itself (ISO 19005-2, 6.6.2.3), then the property.
+_PDF_UA_IDENTIFICATION = b"""\
+<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" \
+xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" \
+xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">\
+<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">\
+<pdfaSchema:schema>PDF/UA identification schema</pdfaSchema:schema>\
+<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>\
+<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>\
+<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">\
+<pdfaProperty:name>part</pdfaProperty:name>\
+<pdfaProperty:valueType>Integer</pdfaProperty:valueType>\
+<pdfaProperty:category>internal</pdfaProperty:category>\
+<pdfaProperty:description>The part of ISO 14289 the file conforms to</pdfaProperty:description>\
+</rdf:li></rdf:Seq></pdfaSchema:property>\
+</rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>\
+<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" \
+pdfuaid:part="1" />"""
+_RDF_END = b"</rdf:RDF>"
+
+
+def _identify_pdf_ua(document: object, pdf: Any) -> None:
+    """Add PDF/UA-1's identification to the XMP that WeasyPrint wrote for PDF/A."""
+    stream = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]  # b"12 0 R": object 12
+    xmp = b"\n".join(stream.stream)
+    if xmp.count(_RDF_END) != 1:  # a WeasyPrint that writes its XMP otherwise: say so
+        raise DocumentError("the PDF/A metadata has no single </rdf:RDF> to add PDF/UA's to")
+    stream.stream = [xmp.replace(_RDF_END, _PDF_UA_IDENTIFICATION + _RDF_END)]
 
 
 # Parsed style sheets, by file and base URL, with the size and time the file had. Parsing one
@@ -158,7 +208,8 @@ class PdfCache:
 
 
 def _digest_folder(folder: Path) -> bytes:
-    digest = hashlib.sha256(weasyprint_version.encode())
+    # The WeasyPrint and the options it writes with shape the bytes as much as the files do.
+    digest = hashlib.sha256(f"{weasyprint_version} {sorted(ACCESSIBLE.items())}".encode())
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(folder).as_posix().encode() + b"\0")

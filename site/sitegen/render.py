@@ -45,6 +45,12 @@ ALLOWED_ATTRIBUTES = {
     "sup": {"id"},
     "div": {"class"},
 }
+_CLEAN_RULES: dict[str, Any] = {
+    "tags": set(ALLOWED_TAGS),
+    "attributes": {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    "url_schemes": {"http", "https", "mailto"},
+    "link_rel": None,
+}
 # Python-Markdown's extensions that content may use (the build adds its own, see _Extension).
 EXTENSIONS = ("tables", "fenced_code", "attr_list", "def_list", "sane_lists", "toc")
 
@@ -55,6 +61,17 @@ def configure_jinja(env: jinja2.Environment) -> None:
     env.filters["money"] = money
     env.filters["ordinal"] = ordinal
     env.filters["prefix_ids"] = prefix_ids
+    env.filters["absolute_links"] = absolute_links
+
+
+def absolute_links(html: str, page_url: str) -> str:
+    """A body's HTML with every relative href and src resolved against its page's address.
+
+    For the feed: its entries are read away from the site, where "/modules/" or "#note" lead
+    nowhere. The body is sanitised again with the same rules, which changes nothing else.
+    """
+    cleaner = nh3.Cleaner(**_CLEAN_RULES, url_relative=("rewrite_with_base", page_url))
+    return cleaner.clean(html)
 
 
 def money(cents: int) -> str:
@@ -255,12 +272,7 @@ class BodyRenderer:
             extension_configs={"tables": {"use_align_attribute": True}},
             output_format="html",
         )
-        self._cleaner = nh3.Cleaner(
-            tags=set(ALLOWED_TAGS),
-            attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-            url_schemes={"http", "https", "mailto"},
-            link_rel=None,
-        )
+        self._cleaner = nh3.Cleaner(**_CLEAN_RULES)
         self._jinja = jinja2.Environment(
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
         )

@@ -179,15 +179,31 @@ def found_ids(page: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "query",
-    ["ana lopez", "LOPEZ", "ana@example", "{safety}", "{safety_loose}", "{safety_part}"],
+    [
+        "ana lopez",
+        "LOPEZ",
+        "ana@example",
+        "{safety}",
+        "{safety_loose}",
+        "{safety_spaced}",
+        "{safety_part}",
+        "{safety_part_undashed}",
+        "{safety_part_spaced}",
+        "{safety_part_mid_group}",
+    ],
 )
 def test_staff_find_credentials_by_id_name_or_email(
     app: Flask, staff_client: FlaskClient, people: People, query: str
 ) -> None:
+    safety = people.safety  # e.g. 7KQ2-9XDM-4HTV-PA3R-7
     typed = query.format(
-        safety=people.safety,
-        safety_loose=people.safety.replace("-", "").lower(),
-        safety_part=people.safety[:9].lower(),
+        safety=safety,
+        safety_loose=safety.replace("-", "").lower(),
+        safety_spaced=safety.replace("-", " "),
+        safety_part=safety[:9].lower(),  # 7kq2-9xdm
+        safety_part_undashed=safety[5:14].replace("-", ""),  # 9XDM4HTV: across a dash
+        safety_part_spaced=safety[5:14].replace("-", " ").lower(),  # 9xdm 4htv
+        safety_part_mid_group=safety[2:12].replace("-", ""),  # Q29XDM4H
     )
     page = staff_client.get("/shop/admin/credentials", query_string={"q": typed})
     assert page.status_code == 200

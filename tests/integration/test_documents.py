@@ -567,7 +567,7 @@ def test_a_style_sheet_is_parsed_once_and_again_after_it_changes(
     (static / "css").mkdir(parents=True)
     sheet = static / "css" / "doc.css"
     sheet.write_text("p { color: rgb(0, 0, 0); }", encoding="utf-8")
-    html = "<p>Styled</p>"
+    html = '<html lang="en"><p>Styled</p></html>'  # tagged PDF needs the language
     base = "https://cpt.example.org"
     black = sitegen.pdf.html_to_pdf(html, static, base, stylesheets=["css/doc.css"])
     assert sitegen.pdf.html_to_pdf(html, static, base, stylesheets=["css/doc.css"]) == black

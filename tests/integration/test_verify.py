@@ -40,7 +40,7 @@ NOW = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
 STAFF = "registrar@cpt.example.org"  # who revokes and reinstates in these tests
 MALFORMED = (
     "That is not a verification id: it has 16 letters and digits and a check character, "
-    "like 7KQ2-9XDM-4HTV-PA3R-W."
+    "like 7KQ2-9XDM-4HTV-PA3R-7."
 )
 MISTYPED = "The check character does not match: one character was mistyped."
 SAFETY_TITLE = "Certified Production Technician: Safety module certificate"
@@ -239,6 +239,17 @@ def test_a_mistyped_id_is_caught_by_its_check_character(app: Flask, client: Flas
     answer = client.get(f"/shop/verify/{typo}.json")
     assert answer.status_code == 400
     assert answer.get_json() == {"error": MISTYPED}
+
+
+def test_the_forms_example_id_passes_its_own_check(app: Flask, client: FlaskClient) -> None:
+    hint = re.search(r'<p class="hint" id="id-hint">(.*?)</p>', client.get("/shop/verify").text)
+    assert hint is not None
+    shown = re.search(r"like (\S+)\.", hint.group(1))
+    assert shown is not None
+    assert verify_id.normalise(shown.group(1)) == shown.group(1)
+    assert shown.group(1) == verify_id.example()  # computed, not typed into the template
+    refused = client.get("/shop/verify", query_string={"id": "hello"}).text
+    assert f"like {shown.group(1)}." in text(refused)  # the error names the same valid id
 
 
 def test_something_that_is_not_an_id_is_explained(app: Flask, client: FlaskClient) -> None:

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop.domain.verify_id import LENGTH, SYMBOLS, IdProblem, make, normalise
+from shop.domain.verify_id import (
+    LENGTH,
+    SYMBOLS,
+    IdProblem,
+    example,
+    make,
+    normalise,
+    symbols_of,
+)
 
 bits80 = st.integers(min_value=0, max_value=(1 << 80) - 1)
 
@@ -60,3 +68,27 @@ def test_look_alike_letters_are_read_as_the_digits_they_resemble() -> None:
 )
 def test_text_that_is_not_an_id_is_malformed(text: str) -> None:
     assert normalise(text) is IdProblem.MALFORMED
+
+
+def test_the_example_id_passes_its_own_check() -> None:
+    assert normalise(example()) == example() == "7KQ2-9XDM-4HTV-PA3R-7"
+
+
+@pytest.mark.parametrize(
+    ("typed", "symbols"),
+    [
+        ("9XDM-4HTV", "9XDM4HTV"),
+        ("9xdm4htv", "9XDM4HTV"),
+        (" 9XDM 4HTV ", "9XDM4HTV"),
+        ("9X-DM4H\tTV", "9XDM4HTV"),
+        ("0O1IL", "00111"),
+        ("", ""),
+        ("ana@example", None),
+        ("100%", None),
+        ("7KQU", None),  # U is not a symbol
+    ],
+)
+def test_the_symbols_of_a_part_of_an_id_are_read_as_a_whole_id_is(
+    typed: str, symbols: str | None
+) -> None:
+    assert symbols_of(typed) == symbols
