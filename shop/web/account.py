@@ -32,6 +32,9 @@ class IssuedCredential:
     title: str
     verify_url: str
     linkedin_url: str
+    # Valid in its row, but not held by the rules: full certification while one of the module
+    # certificates it rests on is revoked.
+    suspended: bool = False
 
 
 @blueprint.route("/account")
@@ -39,12 +42,14 @@ class IssuedCredential:
 def dashboard_page() -> str:
     candidate = current_candidate()
     assert candidate is not None
+    view = dashboard(db.session(), candidate.id, today(), program.current())
+    earned = {(c.kind.value, c.module or "") for c in view.credentials}
     issued = []
     for row in _issued(candidate.id):
         title = credential_title(row, program.current())
         url = verify_url(row.verify_id)
-        issued.append(IssuedCredential(row, title, url, linkedin_url(title, row, url)))
-    view = dashboard(db.session(), candidate.id, today(), program.current())
+        suspended = row.revoked_at is None and (row.kind, row.module) not in earned
+        issued.append(IssuedCredential(row, title, url, linkedin_url(title, row, url), suspended))
     return render_template("shop/account.html", candidate=candidate, view=view, issued=issued)
 
 
