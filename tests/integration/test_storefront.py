@@ -317,7 +317,7 @@ def test_a_declined_card_says_so_on_the_order_page_and_paying_again_clears_it(
 
 @pytest.mark.parametrize("first_try", ["declined card", "stripe never reached"])
 def test_resuming_an_order_after_its_fee_was_bought_in_another_is_refused_and_not_sent_to_stripe(
-    shop_app: Flask, fake_stripe: FakeStripe, clock: FakeClock, first_try: str
+    shop_app: Flask, clock: FakeClock, first_try: str
 ) -> None:
     candidate = candidate_with(shop_app, ("safety", "2026-01-05", False))
     client = signed_in(shop_app, candidate)
