@@ -172,7 +172,7 @@ DOWNLOADED = [
 
 def test_the_web_table_covers_every_kind_the_shop_sells_or_serves() -> None:
     # KWA documents are public files of the static site, for anyone: the shop neither sells
-    # nor serves them, and revocation does not touch them (tests/unit/test_revocation.py).
+    # nor serves them, and revocation does not touch them (tests/unit/test_revoked_credentials.py).
     assert {row.kind for row in SOLD + DOWNLOADED} == set(ItemKind) - {ItemKind.KWA_DOCUMENT}
 
 
