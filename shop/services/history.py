@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,12 +18,18 @@ BOUGHT = (OrderStatus.PAID, OrderStatus.PROCESSING)
 
 
 def history_of(
-    session: Session, candidate_id: int, *, excluding_order: int | None = None
+    session: Session,
+    candidate_id: int,
+    *,
+    excluding_order: int | None = None,
+    time_zone: dt.tzinfo = dt.UTC,
 ) -> History:
     """Attempts, purchases, unused authorizations and revoked credentials.
 
     `excluding_order` leaves one order out: the order being decided on must not count
     against itself. An order still settling counts as bought from the day it was placed.
+    A revocation is dated by the calendar of `time_zone` (the program's, for a page that
+    shows the date: the verify page dates it so); no rule depends on that date.
     """
     # Columns, not entities: a page reads this on every request, and building ORM objects
     # (with each attempt's KWA scores) costs more than the query.
@@ -77,13 +85,13 @@ def history_of(
         ),
         unused_authorizations=frozenset(unused),
         revoked_modules={
-            row.module: row.revoked_at.date()
+            row.module: row.revoked_at.astimezone(time_zone).date()
             for row in revoked
             if row.kind == CredentialKind.MODULE_CERTIFICATE
         },
         full_certification_revoked_on=next(
             (
-                row.revoked_at.date()
+                row.revoked_at.astimezone(time_zone).date()
                 for row in revoked
                 if row.kind == CredentialKind.FULL_CERTIFICATION
             ),

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 from factories import add_attempt, add_candidate, shop_config
@@ -30,6 +30,7 @@ from shop.services.credentials import issue_credentials
 from shop.services.program import current
 
 NOW = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
+FakeClock = Any  # the conftest's clock: called for the time, `current` set by hand
 ONLY_SAFETY = (("safety", "2023-01-10"),)  # aged out of its window: the fee is on sale
 CERTIFIED = (
     ("safety", "2025-01-10"),
@@ -238,6 +239,22 @@ def test_the_dashboard_shows_a_revoked_full_certification_with_its_date(app: Fla
     page = text(client.get("/shop/account").get_data(as_text=True))
     assert "You earned full CPT certification on April 10, 2025" in page
     assert "revoked on" not in page
+
+
+def test_a_revocation_late_in_the_evening_is_dated_by_the_programs_calendar_as_on_its_verify_page(
+    app: Flask, clock: FakeClock
+) -> None:
+    candidate = candidate_with(app, ONLY_SAFETY)
+    client = signed_in(app, candidate)
+    verify_id = verify_id_of(app, candidate, "safety")
+    clock.current = dt.datetime(2026, 6, 16, 2, 0, tzinfo=dt.UTC)  # 22:00 on 15 June in New York
+    staff(app, "revoke", verify_id)
+    page = text(client.get("/shop/account").get_data(as_text=True))
+    assert "earned January 10, 2023: revoked on June 15, 2026" in page
+    assert "the certificate was revoked on June 15, 2026" in page
+    assert "Revoked June 15, 2026" in page
+    assert "June 16" not in page
+    assert "June 15, 2026" in text(client.get(f"/shop/verify/{verify_id}").get_data(as_text=True))
 
 
 # Payment: a revocation between checkout and payment refunds the order and says why.
