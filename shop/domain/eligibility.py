@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from shop.domain.certification import counting_passes, is_fully_certified, last_counting_day
+from shop.domain.certification import (
+    counting_passes,
+    full_certification_date,
+    last_counting_day,
+)
 from shop.domain.history import History
 from shop.domain.program import CatalogueItem, ItemKind, Module, Program
 from shop.domain.retakes import next_retake_on
@@ -24,6 +28,9 @@ class Reason(enum.StrEnum):
     NO_MODULE_PASSED = "no_module_passed"
     SMALL_PATCH_ALREADY_BOUGHT = "small_patch_already_bought"
     FULL_CERTIFICATION_NOT_HELD = "full_certification_not_held"
+    CREDENTIAL_REVOKED = "credential_revoked"
+    FULL_CERTIFICATION_REVOKED = "full_certification_revoked"
+    PURCHASE_SETTLING = "purchase_settling"
 
     @property
     def message(self) -> str:
@@ -39,6 +46,11 @@ _MESSAGES: dict[Reason, str] = {
     Reason.NO_MODULE_PASSED: "no module has been passed yet",
     Reason.SMALL_PATCH_ALREADY_BOUGHT: "the small patch was already bought (one per candidate)",
     Reason.FULL_CERTIFICATION_NOT_HELD: "full certification is not held",
+    Reason.CREDENTIAL_REVOKED: "your module certificate was revoked (contact the program)",
+    Reason.FULL_CERTIFICATION_REVOKED: "your full certification was revoked (contact the program)",
+    Reason.PURCHASE_SETTLING: (
+        "already bought in an order whose payment has not settled yet (a bank transfer)"
+    ),
 }
 
 
@@ -100,14 +112,19 @@ def eligibility(history: History, item: CatalogueItem, now: date, program: Progr
 def _assessment_fee(
     history: History, item: CatalogueItem, now: date, program: Program
 ) -> list[_Block]:
-    """Refused in a retake wait, while a pass of the module counts, or with an authorization held.
+    """Refused in a retake wait, while a pass of the module counts, with an authorization held
+    or a fee bought and still settling, or while the module's certificate is revoked.
 
     A counting pass lifts the day after its window closes; never when it counts for ever
     (full certification is held, or the module is not required). A held authorization lifts
-    only when an attempt uses it, a day nobody can know.
+    only when an attempt uses it, a day nobody can know; a settling fee when its payment
+    settles or fails. A revoked certificate has no date: a new pass would not give it back,
+    so the candidate contacts the program, whose staff reinstate it or not.
     """
     module = _module_of(item, program)
     blocks = []
+    if history.is_revoked(module.id):
+        blocks.append(_Block(Reason.CREDENTIAL_REVOKED, None))
     retake_on = next_retake_on(history, module.id, program)
     if retake_on is not None and now < retake_on:
         blocks.append(_Block(Reason.RETAKE_WAIT, retake_on))
@@ -119,14 +136,23 @@ def _assessment_fee(
         blocks.append(_Block(Reason.MODULE_PASSED, lifted_on))
     if module.id in history.unused_authorizations:
         blocks.append(_Block(Reason.AUTHORIZATION_HELD, None))
+    if any(
+        p.settling and p.kind is ItemKind.ASSESSMENT_FEE and p.module == module.id
+        for p in history.purchases
+    ):
+        blocks.append(_Block(Reason.PURCHASE_SETTLING, None))
     return blocks
 
 
 def _module_certificate(
     history: History, item: CatalogueItem, now: date, program: Program
 ) -> list[_Block]:
-    """A module's certificate (download or print): the module has been passed, ever."""
-    if history.has_passed(_module_of(item, program).id):
+    """A module's certificate (download or print): the module has been passed, ever, and its
+    certificate is not revoked."""
+    module = _module_of(item, program).id
+    if history.is_revoked(module):
+        return [_Block(Reason.CREDENTIAL_REVOKED, None)]
+    if history.has_passed(module):
         return []
     return [_Block(Reason.MODULE_NOT_PASSED, None)]
 
@@ -134,10 +160,16 @@ def _module_certificate(
 def _small_patch(
     history: History, item: CatalogueItem, now: date, program: Program
 ) -> list[_Block]:
-    """The small patch: offered once a module (any, Green too) is passed; one per candidate."""
+    """The small patch: offered once a module (any, Green too) is passed; one per candidate.
+
+    Only passes whose certificate is not revoked count.
+    """
     blocks = []
-    if not history.has_passed_any_module():
-        blocks.append(_Block(Reason.NO_MODULE_PASSED, None))
+    if not history.has_valid_pass():
+        revoked = history.has_passed_any_module()
+        blocks.append(
+            _Block(Reason.CREDENTIAL_REVOKED if revoked else Reason.NO_MODULE_PASSED, None)
+        )
     if history.has_bought(ItemKind.SMALL_PATCH):
         blocks.append(_Block(Reason.SMALL_PATCH_ALREADY_BOUGHT, None))
     return blocks
@@ -146,10 +178,14 @@ def _small_patch(
 def _full_certification(
     history: History, item: CatalogueItem, now: date, program: Program
 ) -> list[_Block]:
-    """Full certificate (download or print), large patch, wallet card: full certification held."""
-    if is_fully_certified(history, program):
-        return []
-    return [_Block(Reason.FULL_CERTIFICATION_NOT_HELD, None)]
+    """Full certificate (download or print), large patch, wallet card: full certification held
+    (achieved with passes whose certificates are not revoked, and itself not revoked)."""
+    blocks = []
+    if history.full_certification_revoked_on is not None:
+        blocks.append(_Block(Reason.FULL_CERTIFICATION_REVOKED, None))
+    if full_certification_date(history, program) is None:
+        blocks.append(_Block(Reason.FULL_CERTIFICATION_NOT_HELD, None))
+    return blocks
 
 
 def _anyone(history: History, item: CatalogueItem, now: date, program: Program) -> list[_Block]:

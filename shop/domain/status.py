@@ -22,6 +22,8 @@ class ModuleStatus(enum.StrEnum):
     """The latest attempt failed and its retake wait is not over."""
     MAY_RETAKE = "may_retake"
     """The latest attempt failed and its retake wait is over."""
+    REVOKED = "revoked"
+    """Staff revoked the module's certificate: its passes count for nothing until reinstated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class ModuleState:
     `passed_on`: the most recent pass, whether it still counts or not.
     `counts_until`: PASSED only: the last day the pass counts; None when it counts for ever.
     `retake_on`: WAITING and MAY_RETAKE: the first day the module may be (or could be) retaken.
+    `revoked_on`: REVOKED only: the day staff revoked the module's certificate.
     """
 
     module: str
@@ -38,17 +41,22 @@ class ModuleState:
     passed_on: date | None = None
     counts_until: date | None = None
     retake_on: date | None = None
+    revoked_on: date | None = None
 
 
 def module_status(history: History, module: str, now: date, program: Program) -> ModuleState:
     """Rule 6: the module's status on `now`.
 
-    A counting pass wins over everything else: a pass is not undone by a later failure. Then
+    A revoked certificate wins over everything: while it is revoked, nothing else about the
+    module can be done. Then a counting pass: a pass is not undone by a later failure. Then
     a failed latest attempt (WAITING or MAY_RETAKE) wins over an expired pass, because what the
     candidate can do next is about the failure.
     """
     passes = history.passes_of(module)
     passed_on = passes[-1].taken_on if passes else None
+    revoked_on = history.revoked_on(module)
+    if revoked_on is not None:
+        return ModuleState(module, ModuleStatus.REVOKED, passed_on=passed_on, revoked_on=revoked_on)
     counting = counting_passes(history, module, now, program)
     if counting:
         latest = counting[-1]

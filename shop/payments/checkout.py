@@ -49,12 +49,18 @@ def price_cart(
     cart: Mapping[str, int],
     today: dt.date,
     program: Program,
+    *,
+    excluding_order: int | None = None,
 ) -> list[PricedLine]:
-    """Each line priced from the catalogue and checked against the rules; never the form's."""
+    """Each line priced from the catalogue and checked against the rules; never the form's.
+
+    `excluding_order`: the order whose lines these are, when it is resumed; it must not count
+    against itself.
+    """
     if not cart:
         raise CartError({"cart": "the cart is empty"})
     sellable = {item.sku: item for item in for_sale(program)}
-    history = history_of(session, candidate.id)
+    history = history_of(session, candidate.id, excluding_order=excluding_order)
     problems: dict[str, str] = {}
     lines: list[PricedLine] = []
     for sku, quantity in sorted(cart.items()):
@@ -73,6 +79,15 @@ def price_cart(
     if problems:
         raise CartError(problems)
     return lines
+
+
+def check_order_again(
+    session: Session, candidate: Candidate, order: Order, today: dt.date, program: Program
+) -> None:
+    """Before an order is sent to Stripe again: its lines pass the same checks as a new cart
+    would (the order itself left out of the history). Raises CartError, item by item."""
+    cart = {line.sku: line.quantity for line in order.items}
+    price_cart(session, candidate, cart, today, program, excluding_order=order.id)
 
 
 def describe_refusal(reasons: tuple[Reason, ...]) -> str:

@@ -81,6 +81,8 @@ def confirm_payment(
         return None
     if checkout.payment_intent_id:
         order.payment_intent_id = checkout.payment_intent_id
+    if checkout.status == "complete" and order.status == OrderStatus.PENDING:
+        order.status_note = None  # a declined card before this payment is past
     if checkout.payment_status != "paid":
         if checkout.status == "complete":
             move(order, OrderStatus.PROCESSING, now)
@@ -161,6 +163,16 @@ def expire(session: Session, checkout: CheckoutSession, now: dt.datetime) -> Ord
     order = order_for_session(session, checkout)
     if order is not None:
         move(order, OrderStatus.EXPIRED, now, "The checkout expired before payment.")
+    return order
+
+
+def declined(session: Session, order_ref: str, why: str, now: dt.datetime) -> Order | None:
+    """A card was declined on the pay page: the session stays open and the order waiting for
+    payment; its note says so (the only note a pending order has), until a payment succeeds."""
+    order = locked_order(session, public_id=order_ref)
+    if order is not None and order.status == OrderStatus.PENDING:
+        order.status_note = f"The payment was declined: {why}"[:500]
+        order.updated_at = now
     return order
 
 

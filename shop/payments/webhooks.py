@@ -52,6 +52,19 @@ def _expired(context: Context, data: Mapping[str, Any]) -> None:
     fulfilment.expire(context.session, session_from_event(data), context.now)
 
 
+def _declined(context: Context, data: Mapping[str, Any]) -> None:
+    """payment_intent.payment_failed: a card refused on the pay page (the Checkout Session
+    stays open). The order is named in the intent's metadata, set at checkout."""
+    metadata = data.get("metadata")
+    order_ref = metadata.get("order") if isinstance(metadata, Mapping) else None
+    if not isinstance(order_ref, str) or not order_ref:
+        return  # not a payment of ours
+    error = data.get("last_payment_error")
+    message = error.get("message") if isinstance(error, Mapping) else None
+    why = message if isinstance(message, str) and message.strip() else "the card was refused."
+    fulfilment.declined(context.session, order_ref, " ".join(why.split()), context.now)
+
+
 def _refunded(context: Context, data: Mapping[str, Any]) -> None:
     intent = data.get("payment_intent")
     if isinstance(intent, Mapping):
@@ -65,6 +78,7 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.async_payment_succeeded": _paid_or_pending,
     "checkout.session.async_payment_failed": _failed,
     "checkout.session.expired": _expired,
+    "payment_intent.payment_failed": _declined,
     "charge.refunded": _refunded,
     "refund.created": _refunded,
 }

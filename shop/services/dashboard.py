@@ -56,8 +56,15 @@ def diagnostic_report(module: Module, kwa_scores: dict[str, float]) -> tuple[Kwa
     return tuple(sorted(scored, key=lambda s: (s.score, order[s.kwa.slug])))
 
 
-def dashboard(session: Session, candidate_id: int, today: dt.date, program: Program) -> Dashboard:
-    history = history_of(session, candidate_id)
+def dashboard(
+    session: Session,
+    candidate_id: int,
+    today: dt.date,
+    program: Program,
+    time_zone: dt.tzinfo = dt.UTC,
+) -> Dashboard:
+    """The page's view; `time_zone` is the program's, for the dates of revocations."""
+    history = history_of(session, candidate_id, time_zone=time_zone)
     rows = session.scalars(
         select(Attempt)
         .where(Attempt.candidate_id == candidate_id)

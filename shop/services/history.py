@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shop.domain.credentials import CredentialKind
 from shop.domain.history import Attempt, History, Purchase
 from shop.domain.program import ItemKind
 from shop.models import Attempt as AttemptRow
-from shop.models import Authorization, Order, OrderItem, OrderStatus
+from shop.models import Authorization, Credential, Order, OrderItem, OrderStatus
 
 # Orders whose items count as bought: paid, or paid by a method that settles later.
 BOUGHT = (OrderStatus.PAID, OrderStatus.PROCESSING)
 
 
 def history_of(
-    session: Session, candidate_id: int, *, excluding_order: int | None = None
+    session: Session,
+    candidate_id: int,
+    *,
+    excluding_order: int | None = None,
+    time_zone: dt.tzinfo = dt.UTC,
 ) -> History:
-    """Attempts, purchases and unused authorizations.
+    """Attempts, purchases, unused authorizations and revoked credentials.
 
     `excluding_order` leaves one order out: the order being decided on must not count
-    against itself.
+    against itself. An order still settling counts as bought from the day it was placed.
+    A revocation is dated by the calendar of `time_zone` (the program's, for a page that
+    shows the date: the verify page dates it so); no rule depends on that date.
     """
     # Columns, not entities: a page reads this on every request, and building ORM objects
     # (with each attempt's KWA scores) costs more than the query.
@@ -40,7 +49,14 @@ def history_of(
         )
     )
     bought = session.execute(
-        select(OrderItem.sku, OrderItem.kind, OrderItem.module, Order.paid_at)
+        select(
+            OrderItem.sku,
+            OrderItem.kind,
+            OrderItem.module,
+            Order.status,
+            Order.created_at,
+            Order.paid_at,
+        )
         .join(Order)
         .where(
             Order.candidate_id == candidate_id,
@@ -48,14 +64,37 @@ def history_of(
             Order.id != (excluding_order if excluding_order is not None else -1),
         )
     )
+    revoked = session.execute(
+        select(Credential.kind, Credential.module, Credential.revoked_at).where(
+            Credential.candidate_id == candidate_id, Credential.revoked_at.is_not(None)
+        )
+    ).all()
     return History(
         attempts=tuple(
             Attempt(a.reference, a.module, a.taken_on, a.passed, a.score) for a in attempts
         ),
         purchases=tuple(
-            Purchase(row.sku, ItemKind(row.kind), row.module, row.paid_at.date())
+            Purchase(
+                row.sku,
+                ItemKind(row.kind),
+                row.module,
+                (row.paid_at or row.created_at).date(),
+                settling=row.status == OrderStatus.PROCESSING,
+            )
             for row in bought
-            if row.paid_at is not None
         ),
         unused_authorizations=frozenset(unused),
+        revoked_modules={
+            row.module: row.revoked_at.astimezone(time_zone).date()
+            for row in revoked
+            if row.kind == CredentialKind.MODULE_CERTIFICATE
+        },
+        full_certification_revoked_on=next(
+            (
+                row.revoked_at.astimezone(time_zone).date()
+                for row in revoked
+                if row.kind == CredentialKind.FULL_CERTIFICATION
+            ),
+            None,
+        ),
     )

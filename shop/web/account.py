@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from sqlalchemy import select
 
 from shop import db
@@ -17,7 +19,7 @@ from shop.services.credentials import ISSUER_NAME, credential_title
 from shop.services.dashboard import dashboard
 
 from .session import current_candidate, signed_in
-from .verify import verify_url
+from .verify import local_date, verify_url
 
 blueprint = Blueprint("account", __name__, url_prefix="/shop")
 
@@ -32,6 +34,10 @@ class IssuedCredential:
     title: str
     verify_url: str
     linkedin_url: str
+    # Valid in its row, but not held by the rules: full certification while one of the module
+    # certificates it rests on is revoked.
+    suspended: bool = False
+    revoked_on: dt.date | None = None  # the program's calendar date, as the verify page says
 
 
 @blueprint.route("/account")
@@ -39,12 +45,24 @@ class IssuedCredential:
 def dashboard_page() -> str:
     candidate = current_candidate()
     assert candidate is not None
+    time_zone = ZoneInfo(current_app.config["TIME_ZONE"])
+    view = dashboard(db.session(), candidate.id, today(), program.current(), time_zone)
+    earned = {(c.kind.value, c.module or "") for c in view.credentials}
     issued = []
     for row in _issued(candidate.id):
         title = credential_title(row, program.current())
         url = verify_url(row.verify_id)
-        issued.append(IssuedCredential(row, title, url, linkedin_url(title, row, url)))
-    view = dashboard(db.session(), candidate.id, today(), program.current())
+        suspended = row.revoked_at is None and (row.kind, row.module) not in earned
+        issued.append(
+            IssuedCredential(
+                row,
+                title,
+                url,
+                linkedin_url(title, row, url),
+                suspended,
+                local_date(row.revoked_at),
+            )
+        )
     return render_template("shop/account.html", candidate=candidate, view=view, issued=issued)
 
 

@@ -12,7 +12,13 @@ from shop.clock import now, today
 from shop.domain.eligibility import advice_before_assessment
 from shop.models import Candidate, Order, OrderStatus
 from shop.payments import gateway
-from shop.payments.checkout import CartError, create_order, open_checkout_session, price_cart
+from shop.payments.checkout import (
+    CartError,
+    check_order_again,
+    create_order,
+    open_checkout_session,
+    price_cart,
+)
 from shop.payments.fulfilment import confirm_payment
 from shop.payments.gateway import PaymentError
 from shop.services import program
@@ -138,7 +144,21 @@ def pay(public_id: str) -> Response | tuple[str, int]:
     order = _own_order(public_id, candidate)
     if order.status != OrderStatus.PENDING:
         return redirect(url_for("store.order", public_id=public_id))
+    problems = _refusals(order, candidate)
+    if problems:
+        # Checked again as a new checkout would be: not sent to Stripe.
+        return _render_order(candidate, order, problems), 409
     return _pay(order, candidate)
+
+
+def _refusals(order: Order, candidate: Candidate) -> dict[str, str]:
+    """Why the pending order may not be paid now, by item name; empty when it may."""
+    try:
+        check_order_again(db.session(), candidate, order, today(), program.current())
+    except CartError as error:
+        names = {line.sku: line.name for line in order.items}
+        return {names.get(sku, sku): why for sku, why in error.problems.items()}
+    return {}
 
 
 def _pay(order: Order, candidate: Candidate) -> Response | tuple[str, int]:
@@ -174,7 +194,12 @@ def order(public_id: str) -> str:
     found = _own_order(public_id, candidate)
     if found.status in (OrderStatus.PENDING, OrderStatus.PROCESSING) and found.checkout_session_id:
         _try_to_confirm(found)
-    return render_template("shop/order.html", candidate=candidate, order=found)
+    problems = _refusals(found, candidate) if found.status == OrderStatus.PENDING else {}
+    return _render_order(candidate, found, problems)
+
+
+def _render_order(candidate: Candidate, order: Order, problems: dict[str, str]) -> str:
+    return render_template("shop/order.html", candidate=candidate, order=order, problems=problems)
 
 
 def _try_to_confirm(order: Order) -> None:

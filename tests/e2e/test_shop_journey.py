@@ -383,7 +383,7 @@ def test_a_candidate_signs_in_sees_why_an_item_is_refused_and_pays_for_a_fee_and
     )
 
 
-def test_a_declined_card_leaves_the_order_waiting_for_payment(
+def test_a_declined_card_leaves_the_order_waiting_for_payment_and_says_so(
     visitor: BrowserContext, shop: Shop
 ) -> None:
     page = visitor.new_page()
@@ -408,8 +408,11 @@ def test_a_declined_card_leaves_the_order_waiting_for_payment(
     expect(rows.locator(".order-status")).to_have_text("Waiting for payment")
     rows.get_by_role("link").click()
     expect(page.locator(".order-status")).to_have_text("Waiting for payment")
-    expect(page.get_by_role("button", name="Go to payment")).to_be_visible()
-    # Stripe's webhooks come about a second after an event: none of them changes the order.
+    # Stripe's webhooks come about a second after an event: the decline's is noted on the
+    # order, which still waits for payment and offers to try again.
     page.wait_for_timeout(1500)
     page.reload()
     expect(page.locator(".order-status")).to_have_text("Waiting for payment")
+    expect(page.get_by_role("alert")).to_contain_text("The payment was declined")
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+    expect(page.get_by_text("waiting for the payment to be confirmed")).to_have_count(0)

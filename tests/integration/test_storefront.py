@@ -7,6 +7,8 @@ real `stripe` library; webhooks travel over HTTP to the shop served on a real so
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +24,16 @@ from sqlalchemy import func, select
 from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, signed, wait_for
 
 from shop import create_app, db
-from shop.models import Authorization, Candidate, Order, OrderStatus, Shipment, StripeEvent
+from shop.models import (
+    Authorization,
+    Candidate,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Shipment,
+    StripeEvent,
+)
+from shop.payments.fake_checkout import all_sessions
 from shop.payments.fake_stripe import FakeStripe
 
 FakeClock = Callable[[], dt.datetime]
@@ -275,6 +286,118 @@ def test_a_declined_card_leaves_the_order_waiting_for_payment(shop_app: Flask) -
     pay_page = checkout(client, "small-patch")
     assert pay(pay_page, "pm_card_chargeCustomerFail").status_code == 402
     assert orders_of(shop_app, candidate)[0].status == OrderStatus.PENDING
+
+
+def words(page: str) -> str:
+    """The page's words: tags dropped, entities decoded, white space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
+def test_a_declined_card_says_so_on_the_order_page_and_paying_again_clears_it(
+    shop_app: Flask,
+) -> None:
+    candidate = candidate_with(shop_app, ("quality", "2026-05-02", True))
+    client = signed_in(shop_app, candidate)
+    pay_page = checkout(client, "small-patch")
+    assert pay(pay_page, "pm_card_chargeCustomerFail").status_code == 402
+    wait_for(lambda: orders_of(shop_app, candidate)[0].status_note is not None)
+    order = orders_of(shop_app, candidate)[0]
+    page = client.get(f"/shop/orders/{order.public_id}").get_data(as_text=True)
+    assert "The payment was declined: Your card was declined. Nothing was charged." in words(page)
+    assert ">Try again</button>" in page
+    assert "waiting for the payment to be confirmed" not in page
+    # Trying again opens the same pay page; a good card pays, and the decline is past.
+    again = client.post(f"/shop/orders/{order.public_id}/pay")
+    assert (again.status_code, again.location) == (303, pay_page)
+    assert pay(pay_page).status_code == 302
+    wait_for(lambda: orders_of(shop_app, candidate)[0].status == OrderStatus.PAID)
+    page = client.get(f"/shop/orders/{order.public_id}").get_data(as_text=True)
+    assert "declined" not in page and "Try again" not in page
+
+
+@pytest.mark.parametrize("first_try", ["declined card", "stripe never reached"])
+def test_resuming_an_order_after_its_fee_was_bought_in_another_is_refused_and_not_sent_to_stripe(
+    shop_app: Flask, clock: FakeClock, first_try: str
+) -> None:
+    candidate = candidate_with(shop_app, ("safety", "2026-01-05", False))
+    client = signed_in(shop_app, candidate)
+    if first_try == "declined card":
+        assert (
+            pay(checkout(client, "assessment-fee-safety"), "pm_card_chargeCustomerFail").status_code
+            == 402
+        )
+    else:
+        with shop_app.app_context():
+            session = db.session()
+            session.add(
+                Order(
+                    public_id="ord_never_sent",
+                    candidate_id=candidate,
+                    status=OrderStatus.PENDING,
+                    total_cents=6000,
+                    created_at=clock(),
+                    updated_at=clock(),
+                    items=[
+                        OrderItem(
+                            sku="assessment-fee-safety",
+                            kind="assessment_fee",
+                            module="safety",
+                            name="Safety assessment fee",
+                            unit_price_cents=6000,
+                            quantity=1,
+                            physical=False,
+                        )
+                    ],
+                )
+            )
+            session.commit()
+    assert pay(checkout(client, "assessment-fee-safety")).status_code == 302
+    wait_for(lambda: OrderStatus.PAID in {o.status for o in orders_of(shop_app, candidate)})
+    stale = next(o for o in orders_of(shop_app, candidate) if o.status == OrderStatus.PENDING)
+    sessions_before = {s.id for s in all_sessions()}
+
+    response = client.post(f"/shop/orders/{stale.public_id}/pay")
+    assert response.status_code == 409
+    page = words(response.get_data(as_text=True))
+    assert "This order can no longer be paid" in page
+    assert (
+        "Safety assessment fee: an unused assessment authorization for this module is held." in page
+    )
+    assert "Go to payment" not in page and "Try again" not in page
+    assert {s.id for s in all_sessions()} == sessions_before
+    after = next(o for o in orders_of(shop_app, candidate) if o.id == stale.id)
+    assert (after.status, after.checkout_session_id) == (
+        OrderStatus.PENDING,
+        stale.checkout_session_id,
+    )
+    # The order page says the same without being asked to pay.
+    shown = words(client.get(f"/shop/orders/{stale.public_id}").get_data(as_text=True))
+    assert "an unused assessment authorization for this module is held" in shown
+
+
+@pytest.mark.parametrize(
+    ("sku", "reason"),
+    [
+        ("assessment-fee-safety", "already bought in an order whose payment has not settled yet"),
+        ("small-patch", "the small patch was already bought (one per candidate)"),
+    ],
+)
+def test_an_order_still_settling_counts_as_bought_so_a_card_cannot_buy_it_again(
+    shop_app: Flask, sku: str, reason: str
+) -> None:
+    candidate = candidate_with(
+        shop_app, ("safety", "2026-01-05", False), ("quality", "2026-05-02", True)
+    )
+    client = signed_in(shop_app, candidate)
+    assert pay(checkout(client, sku), "bank_transfer").status_code == 302
+    wait_for(lambda: orders_of(shop_app, candidate)[0].status == OrderStatus.PROCESSING)
+    response = client.post("/shop/cart", data={"sku": sku, "quantity": "1"})
+    assert response.status_code == 400
+    assert reason in words(response.get_data(as_text=True))
+    with client.session_transaction("/shop/") as session:
+        session["cart"] = {sku: 1}
+    assert client.post("/shop/checkout").status_code == 400
+    assert len(orders_of(shop_app, candidate)) == 1
 
 
 def test_the_success_page_fulfils_even_before_the_webhook(

@@ -93,6 +93,19 @@ def test_policy_pages_render_their_numbers_from_the_program_file(
         assert text in html
 
 
+def test_the_policies_page_states_what_a_revoked_credential_means(client: FlaskClient) -> None:
+    html = client.get("/policies/").get_data(as_text=True)
+    words = " ".join(re.sub(r"<[^>]+>", "", html).split())
+    assert '<h2 id="revoked-credentials">Revoked credentials</h2>' in html
+    for rule in (
+        "its passes no longer count toward full certification",
+        "the shop does not sell that module's assessment fee, and it gives no date",
+        "Reinstating a credential gives everything back at once",
+        "the payment is refunded in full",
+    ):
+        assert rule in words
+
+
 def test_an_edited_markdown_file_shows_on_the_next_request(
     client: FlaskClient, content_copy: Path
 ) -> None:

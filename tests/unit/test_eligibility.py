@@ -6,12 +6,18 @@ import pytest
 from histories import REQUIRED, day, failed, four_passes, history, item, passed
 
 from shop.domain.eligibility import Decision, Reason, advice_before_assessment, eligibility
-from shop.domain.history import History
+from shop.domain.history import History, Purchase
 from shop.domain.program import CatalogueItem, ItemKind, Program
 
 ALLOWED = Decision(allowed=True)
 MODULES = (*REQUIRED, "green")
 CERTIFIED_2020 = history(*four_passes("2020-01-10", "2020-02-10", "2020-03-10", "2020-04-10"))
+
+
+def fee_bought(module: str, *, settling: bool) -> Purchase:
+    return Purchase(
+        f"assessment-fee-{module}", ItemKind.ASSESSMENT_FEE, module, day("2024-12-30"), settling
+    )
 
 
 def decide(
@@ -153,6 +159,27 @@ FEE_CASES = [
         "2024-05-15",
         Decision(False, (Reason.RETAKE_WAIT,), date(2024, 5, 16)),
         id="an expired pass then a failure: only the wait",
+    ),
+    pytest.param(
+        History(purchases=(fee_bought("safety", settling=True),)),
+        "safety",
+        "2025-01-01",
+        Decision(False, (Reason.PURCHASE_SETTLING,), None),
+        id="a fee bought by bank transfer and still settling: refused, no date",
+    ),
+    pytest.param(
+        History(purchases=(fee_bought("quality", settling=True),)),
+        "safety",
+        "2025-01-01",
+        ALLOWED,
+        id="another module's fee still settling: allowed",
+    ),
+    pytest.param(
+        History(purchases=(fee_bought("safety", settling=False),)),
+        "safety",
+        "2025-01-01",
+        ALLOWED,
+        id="a fee settled, its authorization used: allowed",
     ),
 ]
 
