@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pyld import jsonld
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "ob3"
@@ -102,3 +102,25 @@ def independently_verified(document: dict[str, Any], public_multikey: str) -> bo
     except InvalidSignature:
         return False
     return True
+
+
+def public_multikey_of_secret(secret_multikey: str) -> str:
+    """The public Multikey of an Ed25519 secret Multikey (seed), computed here from the spec."""
+    raw = from_base58(secret_multikey)
+    assert raw[:2] == b"\x80\x26" and len(raw) == 34, "not an Ed25519 secret Multikey"
+    public = Ed25519PrivateKey.from_private_bytes(raw[2:]).public_key().public_bytes_raw()
+    number = int.from_bytes(b"\xed\x01" + public, "big")
+    digits = ""
+    while number:
+        number, digit = divmod(number, 58)
+        digits = ALPHABET[digit] + digits
+    return "z" + digits
+
+
+def schema_problems(document: dict[str, Any]) -> list[str]:
+    """What the official OB 3.0 JSON Schema finds wrong with `document` (empty when valid)."""
+    from jsonschema import Draft201909Validator, FormatChecker
+
+    schema = read_json("ob_v3p0_achievementcredential_schema.json")
+    validator = Draft201909Validator(schema, format_checker=FormatChecker())
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]

@@ -1,0 +1,159 @@
+"""The signed Open Badges 3.0 credential the shop serves: valid by the official JSON Schema,
+its proof checked independently (pyld over the reference contexts, cryptography), and broken
+by any change to it."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
+from flask import Flask
+from flask.testing import FlaskClient
+from ob3_reference import (
+    independently_verified,
+    proof_of,
+    public_multikey_of_secret,
+    schema_problems,
+)
+
+from shop import db
+from shop.openbadges.contexts import pinned_loader
+from shop.openbadges.eddsa import only_proof, verify_proof
+from shop.openbadges.multibase import private_multikey
+from shop.services import credentials, program
+from shop.services.credentials import issue_credentials
+
+NOW = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
+PUBLIC = public_multikey_of_secret(TEST_SIGNING_KEY)
+REQUIRED = ("safety", "quality", "processes", "maintenance")
+
+
+def issued(app: Flask, modules: tuple[str, ...] = ("safety",)) -> list[str]:
+    with app.app_context(), db.transaction() as session:
+        candidate = add_candidate(session, name="Bo Chen", email="bo.chen@example.com")
+        for day, module in enumerate(modules, start=1):
+            add_attempt(session, candidate, module, dt.date(2025, 3, day), passed=True)
+        rows = issue_credentials(session, candidate.id, now=NOW, program=program.current())
+        return [row.verify_id for row in rows]
+
+
+def served(client: FlaskClient, verify_id: str) -> dict[str, Any]:
+    response = client.get(f"/shop/verify/{verify_id}.json")
+    assert response.status_code == 200, response.text
+    badge: dict[str, Any] = response.get_json()
+    return badge
+
+
+def string_fields(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The path of every string in the credential outside its proof and its @context."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if path == () and key in {"proof", "@context"}:
+                continue
+            yield from string_fields(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from string_fields(value, (*path, index))
+    elif isinstance(node, str):
+        yield path
+
+
+def changed_at(document: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    """A copy with the string at `path` changed in one character (its last)."""
+    copied = copy.deepcopy(document)
+    parent = copied
+    for step in path[:-1]:
+        parent = parent[step]
+    value: str = parent[path[-1]]
+    parent[path[-1]] = value[:-1] + ("x" if value[-1:] != "x" else "y")
+    return copied
+
+
+def test_a_module_credential_and_the_full_certification_are_valid_by_the_ob3_schema(
+    app: Flask, client: FlaskClient
+) -> None:
+    ids = issued(app, REQUIRED)
+    assert len(ids) == 5
+    for verify_id in ids:
+        badge = served(client, verify_id)
+        assert schema_problems(badge) == [], verify_id
+        assert isinstance(badge["proof"], list)
+
+
+def test_the_served_credential_verifies_independently_and_by_our_own_check(
+    app: Flask, client: FlaskClient
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    assert proof_of(badge)["verificationMethod"] == f"did:web:cpt.example.org#{PUBLIC}"
+    assert independently_verified(badge, PUBLIC)
+    key = Ed25519PrivateKey.from_private_bytes(bytes(32)).public_key()  # not ours: fails
+    assert not verify_proof(badge, only_proof(badge), key, pinned_loader())
+
+
+def test_the_full_certification_verifies_independently(app: Flask, client: FlaskClient) -> None:
+    ids = issued(app, REQUIRED)
+    assert independently_verified(served(client, ids[-1]), PUBLIC)
+
+
+def test_the_credential_fails_after_any_field_changes_by_one_character(
+    app: Flask, client: FlaskClient
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    paths = list(string_fields(badge))
+    assert len(paths) > 20  # every string of the credential, its subject and achievement
+    for path in paths:
+        assert not independently_verified(changed_at(badge, path), PUBLIC), path
+
+
+def test_the_credential_fails_when_hashed_is_flipped(app: Flask, client: FlaskClient) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    badge["credentialSubject"]["identifier"][1]["hashed"] = False
+    assert not independently_verified(badge, PUBLIC)
+
+
+@pytest.mark.parametrize(
+    "created", ["2026-06-15T16:00:01Z", "2026-06-14T16:00:00Z", "2027-06-15T16:00:00Z"]
+)
+def test_the_credential_fails_after_its_proofs_date_changes(
+    app: Flask, client: FlaskClient, created: str
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    assert proof_of(badge)["created"] == "2026-06-15T16:00:00Z"
+    proof_of(badge)["created"] = created
+    assert not independently_verified(badge, PUBLIC)
+
+
+def test_a_credential_signed_with_another_key_fails_with_ours(
+    app: Flask, client: FlaskClient
+) -> None:
+    (safety,) = issued(app)
+    other = private_multikey(Ed25519PrivateKey.generate().private_bytes_raw())
+    app.config["OB_SIGNING_KEY"] = other
+    badge = served(client, safety)
+    assert not independently_verified(badge, PUBLIC)
+    assert independently_verified(badge, public_multikey_of_secret(other))
+
+
+def test_a_reissue_after_a_name_change_signs_a_new_credential_with_the_same_id(
+    app: Flask, client: FlaskClient
+) -> None:
+    (safety,) = issued(app)
+    before = served(client, safety)
+    later = NOW + dt.timedelta(days=30)
+    with app.app_context(), db.transaction() as session:
+        credentials.reissue(session, safety, "Bo Chen-Li", "Married", later, by="registrar")
+    after = served(client, safety)
+    assert after["id"] == before["id"]
+    assert after["credentialSubject"]["identifier"][0]["identityHash"] == "Bo Chen-Li"
+    assert proof_of(after)["created"] == "2026-07-15T16:00:00Z"
+    assert independently_verified(after, PUBLIC)
+    assert independently_verified(before, PUBLIC)  # the old copy stays a valid signature
