@@ -169,8 +169,10 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
 def _signing_key_problems(config: Mapping[str, Any]) -> list[str]:
     from .openbadges.keys import key_problems
 
-    problems = key_problems(config)
     key_file = Path(str(config.get("OB_SIGNING_KEY_FILE") or ""))
     if not config.get("OB_SIGNING_KEY") and key_file == DEVELOPMENT_SIGNING_KEY_FILE:
-        problems.append(f"OB_SIGNING_KEY_FILE is the development key's path ({key_file})")
-    return problems
+        return [
+            "OB_SIGNING_KEY_FILE (or OB_SIGNING_KEY) is not set: the default is the "
+            f"development key ({key_file})"
+        ]
+    return key_problems(config)

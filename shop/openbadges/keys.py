@@ -63,8 +63,12 @@ def parse_key(text: str, where: str) -> SigningKey:
         )
     try:
         seed = from_private_multikey(values[0])
-    except MultibaseError as error:
-        raise SigningKeyError(f"{where}: {error}") from None
+    except MultibaseError:
+        # Not the reason in detail: it would quote part of what may be a secret.
+        raise SigningKeyError(
+            f"{where}: not an Ed25519 key as a Multikey secret ('z', base58btc, "
+            "multicodec 0x8026 and 32 bytes: z3u2...)"
+        ) from None
     return SigningKey(Ed25519PrivateKey.from_private_bytes(seed), development)
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from ob3_reference import (
     independently_verified,
     proof_of,
@@ -21,9 +23,11 @@ from ob3_reference import (
     schema_problems,
 )
 
-from shop import db
+from shop import config, create_app, db
+from shop.config import ConfigError
 from shop.openbadges.contexts import pinned_loader
 from shop.openbadges.eddsa import only_proof, verify_proof
+from shop.openbadges.keys import write_development_key
 from shop.openbadges.multibase import private_multikey
 from shop.services import credentials, program
 from shop.services.credentials import issue_credentials
@@ -157,3 +161,83 @@ def test_a_reissue_after_a_name_change_signs_a_new_credential_with_the_same_id(
     assert proof_of(after)["created"] == "2026-07-15T16:00:00Z"
     assert independently_verified(after, PUBLIC)
     assert independently_verified(before, PUBLIC)  # the old copy stays a valid signature
+
+
+# -- keys: the DID document command, development keys, production ---------------------------------
+
+
+def test_the_did_command_prints_the_did_document_of_the_apps_key(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    retired = public_multikey_of_secret(private_multikey(bytes(range(32))))
+    app.config["OB_RETIRED_PUBLIC_KEYS"] = retired
+    result = runner.invoke(args=["credentials", "did"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["id"] == "did:web:cpt.example.org"
+    keys = [method["publicKeyMultibase"] for method in document["verificationMethod"]]
+    assert keys == [PUBLIC, retired]
+    assert document["assertionMethod"] == [f"did:web:cpt.example.org#{k}" for k in keys]
+
+
+def test_a_credential_names_a_key_of_the_did_document(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    (safety,) = issued(app)
+    method = proof_of(served(client, safety))["verificationMethod"]
+    document = json.loads(runner.invoke(args=["credentials", "did"]).output)
+    assert method in document["assertionMethod"]
+
+
+def test_the_did_command_without_a_key_says_which_setting(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    app.config.update(OB_SIGNING_KEY="", OB_SIGNING_KEY_FILE=tmp_path / "none")
+    result = runner.invoke(args=["credentials", "did"])
+    assert result.exit_code == 1
+    assert "OB_SIGNING_KEY_FILE" in result.output and "cannot read it" in result.output
+
+
+def test_the_dev_key_command_makes_a_key_once_and_the_shop_signs_with_it(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "instance" / "ob-signing-key.dev"
+    app.config.update(OB_SIGNING_KEY="", OB_SIGNING_KEY_FILE=path)
+    made = runner.invoke(args=["credentials", "dev-key"])
+    assert made.exit_code == 0 and "written" in made.output
+    key_text = path.read_text()
+    again = runner.invoke(args=["credentials", "dev-key"])
+    assert again.exit_code == 0 and "kept" in again.output
+    assert path.read_text() == key_text
+    (safety,) = issued(app)
+    secret = key_text.splitlines()[-1]
+    assert independently_verified(served(client, safety), public_multikey_of_secret(secret))
+
+
+def test_production_refuses_to_start_with_a_development_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in config.ENVIRONMENT_KEYS:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "dev.key"
+    write_development_key(path)
+    settings = {
+        "SHOP_ENV": "production",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "SECRET_KEY": "a-production-secret-key-of-forty-eight-characters",
+        "STRIPE_SECRET_KEY": "sk_live_like",
+        "STRIPE_WEBHOOK_SECRET": "whsec_live_like",
+        "RESULTS_API_SECRET": "results-api-secret-for-production",
+        "OB_SIGNING_KEY_FILE": path,
+    }
+    with pytest.raises(ConfigError) as refused:
+        create_app(settings)
+    assert refused.value.problems == [
+        "the Open Badges signing key is a development key: make a real one"
+    ]
+    with pytest.raises(ConfigError, match="default is the development key"):
+        create_app({**settings, "OB_SIGNING_KEY_FILE": config.DEVELOPMENT_SIGNING_KEY_FILE})
+    real = tmp_path / "real.key"
+    real.write_text(private_multikey(Ed25519PrivateKey.generate().private_bytes_raw()) + "\n")
+    app = create_app({**settings, "OB_SIGNING_KEY_FILE": real})
+    app.extensions["db.engine"].dispose()

@@ -1,0 +1,58 @@
+"""`flask --app shop credentials did` and `... credentials dev-key`: the issuer's keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .app import signing_key
+from .keys import (
+    SigningKeyError,
+    did_document,
+    issuer_did,
+    retired_public_keys,
+    write_development_key,
+)
+
+
+def did_json() -> str:
+    """The app's DID document, as the site serves it at /.well-known/did.json."""
+    from shop.services import program
+
+    try:
+        key = signing_key(current_app)
+        retired = retired_public_keys(current_app.config)
+    except SigningKeyError as error:
+        raise click.ClickException(str(error)) from None
+    document = did_document(issuer_did(program.current().site_url), key.public_multikey, retired)
+    return json.dumps(document, indent=2) + "\n"
+
+
+def add_commands(group: AppGroup) -> None:
+    @group.command("did")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+    def did(out: Path | None) -> None:
+        """Print the issuer's DID document (current and retired public keys), or write it to OUT."""
+        text = did_json()
+        if out is None:
+            click.echo(text, nl=False)
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"DID document written to {out}")
+
+    @group.command("dev-key")
+    def dev_key() -> None:
+        """Make a development signing key at OB_SIGNING_KEY_FILE, unless a key is configured."""
+        if current_app.config.get("OB_SIGNING_KEY"):
+            click.echo("OB_SIGNING_KEY is set: no development key needed")
+            return
+        path = Path(str(current_app.config["OB_SIGNING_KEY_FILE"]))
+        if write_development_key(path):
+            click.echo(f"development signing key written to {path} (refused in production)")
+        else:
+            click.echo(f"signing key at {path} kept")
