@@ -52,8 +52,9 @@ def from_base64url(text: str) -> bytes:
         raise MultibaseError(f"not multibase base64url (it starts with 'u'): {text[:12]!r}")
     body = text[1:]
     try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except ValueError as error:
+        padded = (body + "=" * (-len(body) % 4)).encode("ascii")
+        return base64.b64decode(padded, altchars=b"-_", validate=True)
+    except ValueError as error:  # UnicodeEncodeError too: a character that is not ASCII
         raise MultibaseError(f"not base64url: {error}") from None
 
 

@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shop.domain import verify_id
@@ -205,6 +205,24 @@ def _event(
     return CredentialEvent(
         credential_id=credential.id, action=action, reason=reason, at=now, actor=actor[:320]
     )
+
+
+def revoked_status_indexes(session: Session) -> frozenset[int]:
+    """The status-list indexes of the credentials revoked now: the bits set in the list."""
+    return frozenset(
+        session.scalars(select(Credential.status_index).where(Credential.revoked_at.is_not(None)))
+    )
+
+
+def last_status_change(session: Session) -> dt.datetime | None:
+    """When the status list last changed: a revocation or reinstatement, else the first issue
+    (None: no credential yet)."""
+    changed = session.scalar(
+        select(func.max(CredentialEvent.at)).where(
+            CredentialEvent.action.in_(("revoked", "reinstated"))
+        )
+    )
+    return changed or session.scalar(select(func.min(Credential.issued_at)))
 
 
 def history(session: Session, credential_id: int) -> list[CredentialEvent]:

@@ -1,11 +1,13 @@
-"""A credential as the signed Open Badges 3.0 credential the verify page serves as JSON.
+"""A credential as the signed Open Badges 3.0 credential the verify page serves as JSON, and
+the signed revocation status list its `credentialStatus` points to.
 
-The key and the document loader are passed in (shop.openbadges.setup gives the app's).
+The key, the document loader and the clock are passed in (shop.openbadges.app gives the app's).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,11 +16,18 @@ from sqlalchemy.orm import Session
 from shop.domain.credentials import CredentialKind
 from shop.domain.program import Program
 from shop.models import Credential, CredentialEvent
+from shop.openbadges import status_list
 from shop.openbadges.contexts import DocumentLoader
 from shop.openbadges.credential import Achievement, Holder, signed, unsigned_credential
 from shop.openbadges.keys import SigningKey, issuer_did
 
-from .credentials import ISSUER_NAME, credential_title, module_name
+from .credentials import (
+    ISSUER_NAME,
+    credential_title,
+    last_status_change,
+    module_name,
+    revoked_status_indexes,
+)
 
 BADGE_IMAGE = "/static/img/mark.svg"  # the program's own mark, until each badge has its own
 
@@ -85,9 +94,10 @@ def signed_open_badge(
     loader: DocumentLoader,
     verify_url: str,
     site_url: str,
-    status: dict[str, Any] | None = None,
+    status_list_url: str,
 ) -> dict[str, Any]:
-    """The credential as a signed `OpenBadgeCredential`, its id the verify page's URL."""
+    """The credential as a signed `OpenBadgeCredential`, its id the verify page's URL, its
+    status the bit of its index in the list at `status_list_url`."""
     did = issuer_did(program.site_url)
     document = unsigned_credential(
         credential_id=verify_url,
@@ -98,8 +108,47 @@ def signed_open_badge(
         issuer_did=did,
         issuer_name=ISSUER_NAME,
         site_url=site_url.rstrip("/"),
-        status=status,
+        status=status_list.entry(status_list_url, credential.status_index),
     )
     return signed(
         document, key, issuer_did=did, created=signed_at(session, credential), loader=loader
     )
+
+
+# The signed lists made, by everything they are made from: a list is signed again only after
+# a revocation or reinstatement changes it (or the key or address changes). Every process
+# signs the same state with the same date, so each host serves the same bytes.
+_SIGNED_LISTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_SIGNED_LISTS_KEPT = 4
+_SIGNED_LISTS_LOCK = threading.Lock()
+
+
+def signed_status_list(
+    session: Session,
+    program: Program,
+    *,
+    key: SigningKey,
+    loader: DocumentLoader,
+    list_url: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The signed `BitstringStatusListCredential` of every revoked credential's index.
+
+    Its date (validFrom and the proof's) is that of the last change (see
+    last_status_change); `now` only before any credential was issued.
+    """
+    did = issuer_did(program.site_url)
+    revoked = revoked_status_indexes(session)
+    changed = last_status_change(session) or now
+    made_from = (list_url, did, key.public_multikey, revoked, changed)
+    with _SIGNED_LISTS_LOCK:
+        cached = _SIGNED_LISTS.get(made_from)
+    if cached is not None:
+        return cached
+    document = status_list.list_credential(list_url, did, revoked, changed)
+    made = signed(document, key, issuer_did=did, created=changed, loader=loader)
+    with _SIGNED_LISTS_LOCK:
+        while len(_SIGNED_LISTS) >= _SIGNED_LISTS_KEPT:
+            _SIGNED_LISTS.pop(next(iter(_SIGNED_LISTS)))
+        _SIGNED_LISTS[made_from] = made
+    return made

@@ -33,6 +33,8 @@ from shop.services import program
 from shop.services.credentials import credential_title, find_by_verify_id
 from shop.services.open_badges import signed_open_badge
 
+from .status_list import status_list_url
+
 blueprint = Blueprint("verify", __name__, url_prefix="/shop/verify")
 
 MESSAGES = {
@@ -118,6 +120,7 @@ def credential_json(verify_id: str) -> Response | tuple[Response, int]:
         loader=signing.loader(),
         verify_url=verify_url(found.verify_id),
         site_url=current_app.config["SITE_URL"] or program.current().site_url,
+        status_list_url=status_list_url(),
     )
     response = jsonify(badge)
     response.mimetype = JSON_LD

@@ -4,10 +4,13 @@ by any change to it."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
+import gzip
 import json
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +244,139 @@ def test_production_refuses_to_start_with_a_development_key(
     real.write_text(private_multikey(Ed25519PrivateKey.generate().private_bytes_raw()) + "\n")
     app = create_app({**settings, "OB_SIGNING_KEY_FILE": real})
     app.extensions["db.engine"].dispose()
+
+
+# -- the revocation status list ---------------------------------------------------------------
+
+LIST = "/shop/credentials/status/1"
+
+
+def status_list(client: FlaskClient) -> dict[str, Any]:
+    response = client.get(LIST)
+    assert response.status_code == 200, response.text
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    document: dict[str, Any] = json.loads(response.data)
+    return document
+
+
+def bit_of(client: FlaskClient, index: int) -> bool:
+    encoded = status_list(client)["credentialSubject"]["encodedList"]
+    assert encoded[0] == "u"
+    body = encoded[1:]
+    bits = gzip.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert len(bits) * 8 >= 131_072
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def test_each_credential_points_at_its_own_bit_of_the_served_list(
+    app: Flask, client: FlaskClient
+) -> None:
+    ids = issued(app, REQUIRED)
+    entries = [served(client, each)["credentialStatus"] for each in ids]
+    indexes = {int(entry["statusListIndex"]) for entry in entries}
+    assert len(indexes) == 5  # one index each
+    for entry in entries:
+        assert entry["type"] == "BitstringStatusListEntry"
+        assert entry["statusPurpose"] == "revocation"
+        assert entry["statusListCredential"] == f"http://localhost{LIST}"
+        assert entry["id"] == f"http://localhost{LIST}#{entry['statusListIndex']}"
+        assert 0 <= int(entry["statusListIndex"]) < 131_072
+
+
+def test_a_revoked_credentials_bit_is_set_and_cleared_after_reinstatement(
+    app: Flask, client: FlaskClient, clock: Any
+) -> None:
+    safety, quality = issued(app, ("safety", "quality"))
+    index = int(served(client, safety)["credentialStatus"]["statusListIndex"])
+    other = int(served(client, quality)["credentialStatus"]["statusListIndex"])
+    assert not bit_of(client, index)
+    with app.app_context(), db.transaction() as session:
+        credentials.revoke(session, safety, "Irregularity", clock(), by="registrar")
+    assert bit_of(client, index)
+    assert not bit_of(client, other)
+    clock.advance(days=2)
+    with app.app_context(), db.transaction() as session:
+        credentials.reinstate(session, safety, "Cleared", clock(), by="registrar")
+    assert not bit_of(client, index)
+    assert independently_verified(served(client, safety), PUBLIC)  # the credential is unchanged
+
+
+def test_the_status_list_is_a_signed_credential_that_verifies_independently(
+    app: Flask, client: FlaskClient, clock: Any
+) -> None:
+    (safety,) = issued(app)
+    with app.app_context(), db.transaction() as session:
+        credentials.revoke(session, safety, "Irregularity", clock(), by="registrar")
+    document = status_list(client)
+    assert document["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    assert document["id"] == f"http://localhost{LIST}"
+    assert document["issuer"] == "did:web:cpt.example.org"
+    assert document["credentialSubject"]["statusPurpose"] == "revocation"
+    assert document["validFrom"] == "2026-06-15T16:00:00Z"  # the revocation
+    assert independently_verified(document, PUBLIC)
+    document["credentialSubject"]["encodedList"] = encode_list({0})
+    assert not independently_verified(document, PUBLIC)
+
+
+def encode_list(indexes: set[int]) -> str:
+    bits = bytearray(131_072 // 8)
+    for index in indexes:
+        bits[index // 8] |= 0x80 >> (index % 8)
+    return "u" + base64.urlsafe_b64encode(gzip.compress(bytes(bits))).decode().rstrip("=")
+
+
+def test_the_list_is_the_same_bytes_until_a_change_and_answers_304_to_a_current_copy(
+    app: Flask, client: FlaskClient, clock: Any
+) -> None:
+    (safety,) = issued(app)
+    first = client.get(LIST)
+    assert client.get(LIST).data == first.data
+    etag = first.headers["ETag"]
+    cached = client.get(LIST, headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.headers["Access-Control-Allow-Origin"] == "*"
+    with app.app_context(), db.transaction() as session:
+        credentials.revoke(session, safety, "Irregularity", clock(), by="registrar")
+    changed = client.get(LIST, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.data != first.data
+
+
+def test_an_unknown_list_is_a_clear_404(app: Flask, client: FlaskClient) -> None:
+    response = client.get("/shop/credentials/status/2")
+    assert response.status_code == 404
+    assert "No status list 2" in response.get_json()["error"]
+
+
+def _bits_with_indexes(indexes: list[int]) -> Callable[[int], int]:
+    """random_bits whose 17-bit draws (status-list indexes) come from `indexes`."""
+    draws = iter(indexes)
+
+    def bits(count: int) -> int:
+        return next(draws) if count == 17 else secrets.randbits(count)
+
+    return bits
+
+
+def test_an_index_already_held_is_drawn_again_and_a_full_list_says_so(app: Flask) -> None:
+    with app.app_context(), db.transaction() as session:
+        candidate = add_candidate(session)
+        add_attempt(session, candidate, "safety", dt.date(2025, 3, 1), passed=True)
+        add_attempt(session, candidate, "quality", dt.date(2025, 3, 2), passed=True)
+        rows = issue_credentials(
+            session,
+            candidate.id,
+            now=NOW,
+            program=program.current(),
+            random_bits=_bits_with_indexes([5, 5, 9]),
+        )
+        assert [row.status_index for row in rows] == [5, 9]
+        add_attempt(session, candidate, "processes", dt.date(2025, 3, 3), passed=True)
+        with pytest.raises(RuntimeError, match="no free index in the status list"):
+            issue_credentials(
+                session,
+                candidate.id,
+                now=NOW,
+                program=program.current(),
+                random_bits=_bits_with_indexes([5, 9] * 40),
+            )
