@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
@@ -109,16 +111,20 @@ def _package_file(name: str) -> bytes:
         raise ContextError(f"{PACKAGE} has no {FOLDER}/{name}: {error}") from None
 
 
+RESOLVED_CONTEXTS_KEPT = 64  # per thread: the pinned ones, and a few inline ones
+
+
 @dataclass
 class DocumentLoader:
     """A pyld document loader over a fixed set of documents: anything else is refused.
 
-    Resolved contexts are cached in this loader's own cache (never pyld's global one, which
-    another loader's documents for the same URL could otherwise fill).
+    Resolved contexts are kept in this loader's own caches (never pyld's global one, which
+    another loader's documents for the same URL could fill): one per thread, as the cache is
+    not thread-safe, and bounded, as a document's inline contexts are kept there too.
     """
 
     documents: Mapping[str, dict[str, Any]]
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _caches: threading.local = field(default_factory=threading.local, repr=False)
 
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         document = self.documents.get(url)
@@ -141,7 +147,7 @@ class DocumentLoader:
             "algorithm": "URDNA2015",
             "format": "application/n-quads",
             "documentLoader": self,
-            "contextResolver": ContextResolver(self._cache, self),
+            "contextResolver": ContextResolver(self._resolved_contexts(), self),
             "base": "",
         }
         try:
@@ -149,6 +155,12 @@ class DocumentLoader:
         except jsonld.JsonLdError as error:
             raise _jsonld_problem(error) from None
         return canonical
+
+    def _resolved_contexts(self) -> LRUCache[str, Any]:
+        cache: LRUCache[str, Any] | None = getattr(self._caches, "cache", None)
+        if cache is None:
+            cache = self._caches.cache = LRUCache(maxsize=RESOLVED_CONTEXTS_KEPT)
+        return cache
 
     def with_documents(self, extra: Mapping[str, dict[str, Any]]) -> DocumentLoader:
         """A loader serving these documents as well (tests: a vector's example context)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from ob3_reference import manifest, reference_context, reference_dir
@@ -76,3 +77,32 @@ def test_a_changed_package_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 def test_bad_json_ld_is_a_clear_error() -> None:
     with pytest.raises(ContextError, match=r"not valid JSON-LD: .*@vocab"):
         pinned_loader().canonize({"@context": {"@vocab": 5}, "name": "x"})
+
+
+def test_inline_contexts_do_not_grow_the_loaders_cache_without_bound() -> None:
+    loader = contexts.DocumentLoader({contexts.VC_V2: contexts.read_pinned(contexts.VC_V2)})
+    for number in range(200):
+        loader.canonize({"@context": {f"t{number}": f"https://example.org/t{number}"}, "a": 1})
+    assert len(loader._resolved_contexts()) <= contexts.RESOLVED_CONTEXTS_KEPT
+
+
+def test_threads_canonicalizing_at_once_agree() -> None:
+    document = read_vector_like_document()
+    expected = pinned_loader().canonize(document)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: pinned_loader().canonize(document), range(40)))
+    assert set(results) == {expected}
+
+
+def read_vector_like_document() -> dict[str, object]:
+    return {
+        "@context": [contexts.VC_V2, contexts.OB_V3P0_3_0_3],
+        "id": "https://example.org/c/1",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": "did:web:example.org", "type": ["Profile"], "name": "X"},
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "achievement": {"id": "https://example.org/a", "type": ["Achievement"], "name": "A"},
+        },
+    }
