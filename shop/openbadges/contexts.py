@@ -8,6 +8,7 @@ each checked against the digest below, and refuses every other URL.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -137,7 +138,7 @@ class DocumentLoader:
             "contentType": "application/ld+json",
             "contextUrl": None,
             "documentUrl": url,
-            "document": document,
+            "document": copy.deepcopy(document),  # pyld may resolve URLs in it in place
             "tag": "static",
         }
 
@@ -180,6 +181,16 @@ def _jsonld_problem(error: BaseException) -> ContextError:
     code = getattr(innermost, "code", None)
     return ContextError(f"not valid JSON-LD: {message}" + (f" ({code})" if code else ""))
 
+
+def _no_network(url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    raise ContextError(
+        f"JSON-LD context {url!r} was asked for without a document loader: "
+        "nothing is fetched from the network (use pinned_loader())"
+    )
+
+
+# pyld's own default loader fetches URLs with requests: any call that forgets ours fails.
+jsonld.set_document_loader(_no_network)
 
 _pinned_loader: DocumentLoader | None = None
 

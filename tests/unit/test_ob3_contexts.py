@@ -106,3 +106,26 @@ def read_vector_like_document() -> dict[str, object]:
             "achievement": {"id": "https://example.org/a", "type": ["Achievement"], "name": "A"},
         },
     }
+
+
+def test_pyld_called_without_our_loader_fetches_nothing() -> None:
+    from pyld import jsonld
+
+    document = {"@context": "https://www.w3.org/ns/credentials/v2", "name": "x"}
+    with pytest.raises(jsonld.JsonLdError) as failed:
+        jsonld.normalize(document, {"algorithm": "URDNA2015", "format": "application/n-quads"})
+    assert any("nothing is fetched from the network" in cause for cause in _causes(failed.value))
+
+
+def _causes(error: BaseException) -> list[str]:
+    found = []
+    while error is not None:
+        found.append(str(error))
+        error = getattr(error, "cause", None) or error.__cause__  # type: ignore[assignment]
+    return found
+
+
+def test_a_served_context_cannot_be_changed_by_whoever_is_given_it() -> None:
+    loader = pinned_loader()
+    loader(contexts.VC_V2)["document"]["@context"]["id"] = "changed"
+    assert loader(contexts.VC_V2)["document"] == reference_context(contexts.VC_V2)
