@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from shop.domain.credentials import CredentialKind
 from shop.domain.program import Program
 from shop.models import Credential, CredentialEvent
-from shop.openbadges import status_list
+from shop.openbadges import status_list, verifier
 from shop.openbadges.contexts import DocumentLoader
 from shop.openbadges.credential import Achievement, Holder, signed, unsigned_credential
 from shop.openbadges.keys import SigningKey, issuer_did
@@ -152,3 +152,14 @@ def signed_status_list(
             _SIGNED_LISTS.pop(next(iter(_SIGNED_LISTS)))
         _SIGNED_LISTS[made_from] = made
     return made
+
+
+def our_issuer(
+    session: Session, program: Program, key: SigningKey, retired: list[str]
+) -> verifier.Ours:
+    """Us, for the verifier: our did:web, our keys (current and retired), our revocations."""
+    return verifier.Ours(
+        did=issuer_did(program.site_url),
+        public_keys=frozenset([key.public_multikey, *retired]),
+        revoked=lambda: revoked_status_indexes(session),
+    )

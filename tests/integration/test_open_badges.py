@@ -23,6 +23,7 @@ from ob3_reference import (
     independently_verified,
     proof_of,
     public_multikey_of_secret,
+    read_json,
     schema_problems,
 )
 
@@ -380,3 +381,100 @@ def test_an_index_already_held_is_drawn_again_and_a_full_list_says_so(app: Flask
                 program=program.current(),
                 random_bits=_bits_with_indexes([5, 9] * 40),
             )
+
+
+# -- the offline verifier: flask credentials verify FILE.json --------------------------------------
+
+
+def verify_file(runner: FlaskCliRunner, tmp_path: Path, document: Any) -> tuple[int, str]:
+    path = tmp_path / "pasted.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    result = runner.invoke(args=["credentials", "verify", str(path)])
+    return result.exit_code, result.output
+
+
+def test_the_verifier_says_valid_for_one_of_ours_as_served(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    (safety,) = issued(app)
+    code, output = verify_file(runner, tmp_path, served(client, safety))
+    assert code == 0, output
+    assert output.splitlines()[-1] == "verdict: valid"
+    assert "signature  ok" in output and "issuer     ok" in output
+    assert "status     ok  not revoked" in output
+
+
+def test_the_verifier_says_tampered_after_a_one_character_change(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    badge["credentialSubject"]["identifier"][0]["identityHash"] = "Bo Chem"
+    code, output = verify_file(runner, tmp_path, badge)
+    assert code == 1
+    assert output.splitlines()[-1] == "verdict: tampered"
+    assert "signature  NO  the signature does not check" in output
+
+
+def test_the_verifier_says_revoked_for_a_revoked_one_and_valid_after_reinstatement(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path, clock: Any
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    with app.app_context(), db.transaction() as session:
+        credentials.revoke(session, safety, "Irregularity", clock(), by="registrar")
+    code, output = verify_file(runner, tmp_path, badge)
+    assert (code, output.splitlines()[-1]) == (1, "verdict: revoked")
+    with app.app_context(), db.transaction() as session:
+        credentials.reinstate(session, safety, "Cleared", clock(), by="registrar")
+    assert verify_file(runner, tmp_path, badge)[0] == 0
+
+
+@pytest.mark.parametrize("whose", ["another key", "another issuer"])
+def test_the_verifier_says_not_ours_for_a_credential_we_did_not_sign(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path, whose: str
+) -> None:
+    (safety,) = issued(app)
+    if whose == "another key":
+        app.config["OB_SIGNING_KEY"] = private_multikey(
+            Ed25519PrivateKey.generate().private_bytes_raw()
+        )
+        badge = served(client, safety)
+        app.config["OB_SIGNING_KEY"] = TEST_SIGNING_KEY
+    else:
+        badge = read_json("vectors/1edtech/simple.json")
+    code, output = verify_file(runner, tmp_path, badge)
+    assert (code, output.splitlines()[-1]) == (1, "verdict: not ours")
+
+
+def test_a_credential_signed_with_a_retired_key_is_still_ours(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)  # signed with the key that is now retired
+    app.config["OB_SIGNING_KEY"] = private_multikey(
+        Ed25519PrivateKey.generate().private_bytes_raw()
+    )
+    assert verify_file(runner, tmp_path, badge)[1].splitlines()[-1] == "verdict: not ours"
+    app.config["OB_RETIRED_PUBLIC_KEYS"] = PUBLIC
+    assert verify_file(runner, tmp_path, badge)[1].splitlines()[-1] == "verdict: valid"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not JSON"),
+        ('["a list"]', "not a credential: a credential is a JSON object"),
+        ('{"type": ["Person"]}', "does not include VerifiableCredential"),
+        (
+            '{"@context": [], "type": ["VerifiableCredential"], "issuer": "x"}',
+            "no single proof",
+        ),
+    ],
+)
+def test_the_verifier_explains_what_is_not_a_credential(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, text: str, message: str
+) -> None:
+    code, output = verify_file(runner, tmp_path, text)
+    assert code == 1
+    assert message in output and "Traceback" not in output
