@@ -33,8 +33,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-build: install ## build the static site into build/site/
-	$(BIN)/python -m sitegen build --out $(SITE_OUT)
+build: install ## build the static site into build/site/, with the issuer's DID document
+	@# The signing key is configuration (OB_SIGNING_KEY or OB_SIGNING_KEY_FILE); without one,
+	@# a development key is made under instance/. The site gets only the public DID document.
+	$(BIN)/flask --app shop credentials dev-key
+	$(BIN)/flask --app shop credentials did --out build/did.json
+	$(BIN)/python -m sitegen build --out $(SITE_OUT) --did-document build/did.json
 
 run: build ## serve the site and the shop, with demo data, on http://$(HOST):$(PORT)/ until Ctrl-C
 	$(BIN)/flask --app shop db upgrade

@@ -165,7 +165,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(results_cli)
     app.cli.add_command(demo_cli)
 
+    from .openbadges.cli import add_commands
     from .staff_cli import credentials_cli, orders_cli, staff_cli
 
+    add_commands(credentials_cli)
     for group in (staff_cli, orders_cli, credentials_cli):
         app.cli.add_command(group)

@@ -39,6 +39,9 @@ ENVIRONMENT_KEYS = (
     "SIGNIN_RATE_LIMIT",
     "RESULTS_API_RATE_LIMIT",
     "TRUSTED_PROXIES",
+    "OB_SIGNING_KEY",
+    "OB_SIGNING_KEY_FILE",
+    "OB_RETIRED_PUBLIC_KEYS",
 )
 
 # The development values of the secrets: fine on a laptop, refused in production.
@@ -47,6 +50,7 @@ DEVELOPMENT_RESULTS_API_SECRET = "development-only-results-secret"
 OFFLINE_STRIPE_SECRET_KEY = "sk_test_offline"
 OFFLINE_STRIPE_WEBHOOK_SECRET = "whsec_offline"
 SECRET_KEY_MIN_LENGTH = 32
+DEVELOPMENT_SIGNING_KEY_FILE = INSTANCE / "ob-signing-key.dev"
 # The program's calendar (retake waits, the two-year window, when an authorization was bought).
 DEFAULT_TIME_ZONE = "America/New_York"
 
@@ -93,6 +97,12 @@ def defaults() -> dict[str, Any]:
         # Reverse proxies in front of the shop that set X-Forwarded-For, -Proto and -Host
         # (nginx: 1). 0 trusts no such header: clients connect to gunicorn directly.
         "TRUSTED_PROXIES": 0,
+        # The Open Badges signing key (shop.openbadges.keys): a file, or the key itself in
+        # OB_SIGNING_KEY. `make run` makes this development key; production refuses it.
+        "OB_SIGNING_KEY_FILE": DEVELOPMENT_SIGNING_KEY_FILE,
+        "OB_SIGNING_KEY": "",
+        # Public Multikeys of keys signed with before, kept in the DID document.
+        "OB_RETIRED_PUBLIC_KEYS": "",
     }
 
 
@@ -153,4 +163,16 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
             f"STRIPE_API_BASE is set ({config['STRIPE_API_BASE']}): that is the offline Stripe; "
             "production talks to the real Stripe, so leave it unset"
         )
-    return problems
+    return problems + _signing_key_problems(config)
+
+
+def _signing_key_problems(config: Mapping[str, Any]) -> list[str]:
+    from .openbadges.keys import key_problems
+
+    key_file = Path(str(config.get("OB_SIGNING_KEY_FILE") or ""))
+    if not config.get("OB_SIGNING_KEY") and key_file == DEVELOPMENT_SIGNING_KEY_FILE:
+        return [
+            "OB_SIGNING_KEY_FILE (or OB_SIGNING_KEY) is not set: the default is the "
+            f"development key ({key_file})"
+        ]
+    return key_problems(config)

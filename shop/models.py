@@ -251,6 +251,10 @@ class Credential(Base):
     edition: Mapped[int] = mapped_column(Integer, default=1)  # 2 after the first reissue, ...
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     revoked_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Its bit in the revocation status list, allocated once when issued (signed into it).
+    status_index: Mapped[int] = mapped_column(Integer, unique=True)
+    # The salt of the holder's email hash in its Open Badges credential (signed into it too).
+    identity_salt: Mapped[str] = mapped_column(String(32))
 
     candidate: Mapped[Candidate] = relationship()
 

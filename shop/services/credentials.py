@@ -13,7 +13,6 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -27,6 +26,9 @@ from shop.models import Candidate, Credential, CredentialEvent
 from .history import history_of
 
 RandomBits = Callable[[int], int]
+STATUS_LIST_BITS = 17  # 2**17 = 131,072 entries: the least the Bitstring Status List allows
+STATUS_LIST_SIZE = 2**STATUS_LIST_BITS
+STATUS_INDEX_TRIES = 64
 
 
 def issue_credentials(
@@ -63,6 +65,8 @@ def issue_credentials(
             holder_name=candidate.name,
             issued_at=now,
             edition=1,
+            status_index=_free_status_index(session, random_bits),
+            identity_salt=f"{random_bits(128):032x}",
         )
         session.add(credential)
         session.flush()
@@ -73,6 +77,20 @@ def issue_credentials(
     return sorted(
         existing.values(),
         key=lambda c: (c.kind != "module_certificate", order.get(c.module, len(order))),
+    )
+
+
+def _free_status_index(session: Session, random_bits: RandomBits) -> int:
+    """A random index of the status list that no credential holds (random, not in order:
+    neighbours in the list say nothing about each other)."""
+    for _ in range(STATUS_INDEX_TRIES):
+        index = random_bits(STATUS_LIST_BITS)
+        taken = session.scalar(select(Credential.id).where(Credential.status_index == index))
+        if taken is None:
+            return index
+    raise RuntimeError(
+        f"no free index in the status list after {STATUS_INDEX_TRIES} random tries: "
+        f"it is nearly full ({STATUS_LIST_SIZE} entries); a second list is needed"
     )
 
 
@@ -190,6 +208,24 @@ def _event(
     )
 
 
+def revoked_status_indexes(session: Session) -> frozenset[int]:
+    """The status-list indexes of the credentials revoked now: the bits set in the list."""
+    return frozenset(
+        session.scalars(select(Credential.status_index).where(Credential.revoked_at.is_not(None)))
+    )
+
+
+def last_status_change(session: Session) -> dt.datetime | None:
+    """When the status list last changed: a revocation or reinstatement, else the first issue
+    (None: no credential yet)."""
+    changed = session.scalar(
+        select(func.max(CredentialEvent.at)).where(
+            CredentialEvent.action.in_(("revoked", "reinstated"))
+        )
+    )
+    return changed or session.scalar(select(func.min(Credential.issued_at)))
+
+
 def history(session: Session, credential_id: int) -> list[CredentialEvent]:
     """The credential's events, oldest first."""
     return list(
@@ -286,94 +322,16 @@ def _name(new_name: str) -> str:
 # -- how a credential is named and described -------------------------------------------------
 
 ISSUER_NAME = "Certified Production Technician program"
-OB3_CONTEXT = [
-    "https://www.w3.org/ns/credentials/v2",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-]
 
 
 def credential_title(credential: Credential, program: Program) -> str:
     """'Certified Production Technician: Safety module certificate', 'Full CPT certification'."""
     if credential.kind == CredentialKind.MODULE_CERTIFICATE:
-        return f"{program.name}: {_module_name(credential, program)} module certificate"
+        return f"{program.name}: {module_name(credential, program)} module certificate"
     return f"Full {program.short_name} certification"
 
 
-def open_badge(
-    credential: Credential, program: Program, *, verify_url: str, site_url: str
-) -> dict[str, Any]:
-    """The credential as an Open Badges 3.0 `OpenBadgeCredential` (JSON-LD), unsigned.
-
-    It carries no proof: it says the same as the verify page, which stays the authority. Only
-    the holder's name identifies the subject (no email, no reference, no scores).
-    """
-    site = site_url.rstrip("/")
-    if credential.kind == CredentialKind.MODULE_CERTIFICATE:
-        module = _module_name(credential, program)
-        achievement_id = f"{site}/modules/{credential.module}/"
-        description = (
-            f"A module certificate of the {program.name} ({program.short_name}) program: "
-            f"its holder passed the {module} assessment."
-        )
-        narrative = (
-            f"Pass the online {module} assessment, a timed multiple-choice test of the "
-            "module's Key Work Activities, at or above its cut score."
-        )
-    else:
-        required = [m.name for m in program.required_modules]
-        achievement_id = f"{site}/credentials/#full-certification"
-        description = (
-            f"Full certification in the {program.name} ({program.short_name}) program: its "
-            f"holder passed all {len(required)} required modules within "
-            f"{program.policy.window_years} years."
-        )
-        narrative = (
-            f"Pass the assessments of the {len(required)} required modules "
-            f"({', '.join(required)}) within a window of {program.policy.window_years} "
-            "calendar years."
-        )
-    title = credential_title(credential, program)
-    # Unsigned and informational (not a 1EdTechRevocationList): the verify page is the
-    # authority on the status, and says the same.
-    status: dict[str, Any] = {
-        "type": "CPTVerificationPageStatus",
-        "statusPage": verify_url,
-        "status": "valid" if credential.revoked_at is None else "revoked",
-    }
-    if credential.revoked_at is not None:
-        status["revoked"] = True
-        revoked = credential.revoked_at.astimezone(dt.UTC).replace(microsecond=0)
-        status["revokedOn"] = revoked.isoformat().replace("+00:00", "Z")
-    return {
-        "@context": OB3_CONTEXT,
-        "id": verify_url,
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": site, "type": ["Profile"], "name": ISSUER_NAME, "url": site},
-        "validFrom": f"{credential.earned_on.isoformat()}T00:00:00Z",
-        "name": title,
-        "credentialSubject": {
-            "type": ["AchievementSubject"],
-            "identifier": [
-                {
-                    "type": "IdentityObject",
-                    "identityType": "name",
-                    "hashed": False,
-                    "identityHash": credential.holder_name,
-                }
-            ],
-            "achievement": {
-                "id": achievement_id,
-                "type": ["Achievement"],
-                "name": title,
-                "description": description,
-                "criteria": {"narrative": narrative},
-            },
-        },
-        "credentialStatus": status,
-    }
-
-
-def _module_name(credential: Credential, program: Program) -> str:
+def module_name(credential: Credential, program: Program) -> str:
     try:
         return program.module(credential.module).name
     except KeyError:

@@ -17,7 +17,7 @@ def refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, admin, api, documents, signin, store, stripe_webhook, verify
+    from . import account, admin, api, documents, signin, status_list, store, stripe_webhook, verify
 
     csrf.init_app(app)
     app.before_request(refuse_nul_characters)
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(stripe_webhook.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(verify.blueprint)
+    app.register_blueprint(status_list.blueprint)
     app.register_blueprint(documents.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)

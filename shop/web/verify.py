@@ -2,8 +2,9 @@
 
 Anyone may look an id up, without signing in. The page shows the holder's name as printed on
 the current document, the credential, the date it was earned and its status, and nothing else
-about the person. The same facts come as an Open Badges 3.0 credential (JSON-LD) at
-/shop/verify/<id>.json. Every route here is rate limited per client (shop.limits).
+about the person. The same facts come as a signed Open Badges 3.0 credential (JSON-LD) at
+/shop/verify/<id>.json (shop.services.open_badges). Every route here is rate limited per
+client (shop.limits).
 """
 
 from __future__ import annotations
@@ -26,8 +27,13 @@ from werkzeug.wrappers import Response
 from shop import db
 from shop.domain.verify_id import IdProblem, example, normalise
 from shop.models import Credential
+from shop.openbadges import app as signing
+from shop.openbadges.keys import SigningKeyError
 from shop.services import program
-from shop.services.credentials import credential_title, find_by_verify_id, open_badge
+from shop.services.credentials import credential_title, find_by_verify_id
+from shop.services.open_badges import signed_open_badge
+
+from .status_list import status_list_url
 
 blueprint = Blueprint("verify", __name__, url_prefix="/shop/verify")
 
@@ -40,6 +46,10 @@ MESSAGES = {
 }
 NOT_FOUND = "No credential has this id"
 JSON_LD = "application/ld+json"
+UNSIGNED = (
+    "The signed credential cannot be made just now (the signing key is not configured); "
+    "the verify page shows the credential's status."
+)
 
 
 def verify_url(verify_id: str) -> str:
@@ -97,9 +107,20 @@ def credential_json(verify_id: str) -> Response | tuple[Response, int]:
         return jsonify(error=MESSAGES[found]), status
     if found is None:
         return jsonify(error=f"{NOT_FOUND}."), 404
-    site_url = current_app.config["SITE_URL"] or program.current().site_url
-    badge = open_badge(
-        found, program.current(), verify_url=verify_url(found.verify_id), site_url=site_url
+    try:
+        key = signing.signing_key(current_app)
+    except SigningKeyError as error:
+        current_app.logger.error("cannot sign Open Badges credentials: %s", error)
+        return jsonify(error=UNSIGNED), 503
+    badge = signed_open_badge(
+        db.session(),
+        found,
+        program.current(),
+        key=key,
+        loader=signing.loader(),
+        verify_url=verify_url(found.verify_id),
+        site_url=current_app.config["SITE_URL"] or program.current().site_url,
+        status_list_url=status_list_url(),
     )
     response = jsonify(badge)
     response.mimetype = JSON_LD

@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument(
         "--jobs", type=int, default=None, help="worker processes (default: CPUs)"
     )
+    build_cmd.add_argument(
+        "--did-document",
+        type=Path,
+        default=None,
+        help="the issuer's DID document (flask --app shop credentials did --out FILE), "
+        "published at /.well-known/did.json",
+    )
     corpus_cmd = commands.add_parser("corpus", help="write the synthetic benchmark corpus")
     corpus_cmd.add_argument("--pages", type=int, required=True)
     corpus_cmd.add_argument("--out", type=Path, required=True)
@@ -43,7 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "build":
         cache = None if args.no_cache else args.cache
-        return _build(args.content, args.out, cache, args.templates, args.jobs, not args.no_search)
+        return _build(
+            args.content,
+            args.out,
+            cache,
+            args.templates,
+            args.jobs,
+            not args.no_search,
+            args.did_document,
+        )
     if args.command == "corpus":
         from .corpus import write_corpus
 
@@ -60,10 +75,19 @@ def _build(
     templates: Path | None,
     jobs: int | None,
     search: bool,
+    did_document: Path | None = None,
 ) -> int:
     started = time.perf_counter()
     try:
-        result = build(content, out, search=search, cache_dir=cache, templates=templates, jobs=jobs)
+        result = build(
+            content,
+            out,
+            search=search,
+            cache_dir=cache,
+            templates=templates,
+            jobs=jobs,
+            did_document=did_document,
+        )
     except ContentError as error:
         print(f"content error:\n{error}", file=sys.stderr)
         return 1

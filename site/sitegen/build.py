@@ -27,7 +27,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jinja2
 from markupsafe import Markup
 
-from . import STATIC, content
+from . import STATIC, content, did
 from .content import ContentError, ContentProblem, Source, read_bytes
 from .kinds import Output, RouteError, SiteKind, load
 from .links import BrokenLink, check, collect
@@ -116,17 +116,25 @@ def build(
     cache_dir: Path | None = None,
     templates: Path | None = None,
     jobs: int | None = None,
+    did_document: Path | None = None,
 ) -> BuildResult:
     """Build `content_dir` into `out_dir`; raise ContentError or BuildError on any problem.
 
     With `cache_dir`, a rebuild renders only what changed (and documents come from the PDF cache
-    there); `jobs` worker processes render (default: one per CPU).
+    there); `jobs` worker processes render (default: one per CPU). With `did_document` (a file
+    the shop writes), the issuer's DID document is published at /.well-known/did.json.
     """
     generator = _generator_digest()
     state_file = _state_file(cache_dir, out_dir)
     state = _State.load(state_file, generator)
     content.FRONT_MATTER_MEMO.update(state.front)
     kind = load(content_dir, templates)  # validates everything before anything is written
+    extra_files = {}
+    if did_document is not None:
+        try:
+            extra_files[did.FILE] = did.did_document_file(did_document, kind.site_url)
+        except did.DidDocumentError as error:
+            raise BuildError(str(error)) from None
     try:
         outputs = kind.outputs()
     except RouteError as error:
@@ -159,6 +167,7 @@ def build(
             raise ContentError(sorted(problems, key=lambda p: (str(p.path), p.line)))
         raise BuildError("\n".join(failures))
     run.copy_static()
+    run.write_files(extra_files)
     # Files the build did not make go before pagefind runs, so it never indexes a stale page.
     removed = _remove_stale(out_dir, set(run.records), known, keep="pagefind/" if search else "")
     if search:
@@ -402,6 +411,14 @@ class _Run:
                 record, written = _write(self.out_dir, file, data, key, self.old)
                 self.records[file] = record
                 self.written += written
+
+    def write_files(self, files: Mapping[str, bytes]) -> None:
+        """Files made outside the site's views, written like the static ones."""
+        for file, data in sorted(files.items()):
+            key = hashlib.sha256(data).hexdigest()
+            record, written = _write(self.out_dir, file, data, key, self.old)
+            self.records[file] = record
+            self.written += written
 
     def index_for_search(self) -> None:
         """Run pagefind when a page changed (or its index did), syncing what it writes."""

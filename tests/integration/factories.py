@@ -9,12 +9,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from shop.models import Attempt, Authorization, Candidate
+from shop.openbadges.multibase import private_multikey
 
 RECORDED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 RESULTS_SECRET = "test-results-secret"
+
+
+# A signing key made afresh for each test run (no key lives in the repository).
+TEST_SIGNING_KEY = private_multikey(Ed25519PrivateKey.generate().private_bytes_raw())
 
 
 def shop_config(
@@ -29,6 +35,7 @@ def shop_config(
         "OUTBOX_DIR": tmp_path / "outbox",
         "WTF_CSRF_ENABLED": False,
         "RESULTS_API_SECRET": RESULTS_SECRET,
+        "OB_SIGNING_KEY": TEST_SIGNING_KEY,
         **extra,
     }
 

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import pytest
-from factories import add_attempt, add_candidate
+from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -236,6 +236,7 @@ PRODUCTION = {
     "STRIPE_WEBHOOK_SECRET": "whsec_production_like",
     "RESULTS_API_SECRET": "results-api-secret-for-production",
     "STRIPE_API_BASE": "",
+    "OB_SIGNING_KEY": TEST_SIGNING_KEY,  # made for this run: not a development key
 }
 
 
@@ -342,8 +343,9 @@ def test_production_lists_every_problem_at_once_from_the_environment(
         "STRIPE_WEBHOOK_SECRET",
         "RESULTS_API_SECRET",
         "STRIPE_API_BASE",
+        "OB_SIGNING_KEY_FILE",
     ]
-    assert len(message.splitlines()) == 1 + 5
+    assert len(message.splitlines()) == 1 + 6
     assert "too-short-secret" not in message  # a secret is never printed, not even a bad one
     assert not (tmp_path / "never-created.sqlite3").exists()  # refused before touching anything
 

@@ -534,6 +534,7 @@ def get_urls(world: World) -> dict[str, list[str]]:
         "verify.form": ["/shop/verify", f"/shop/verify?id={safety.lower()}"],
         "verify.credential": [f"/shop/verify/{safety}"],
         "verify.credential_json": [f"/shop/verify/{safety}.json"],
+        "status_list.status_list": ["/shop/credentials/status/1"],
         "static": ["/static/css/site.css"],
     }
 
@@ -661,6 +662,7 @@ ACCESS = {
     "verify.form": PUBLIC,
     "verify.credential": PUBLIC,
     "verify.credential_json": PUBLIC,
+    "status_list.status_list": PUBLIC,
     "static": PUBLIC,
 }
 # role -> kind -> the status expected; "sign in" is a 302 to the sign-in page coming back here.
