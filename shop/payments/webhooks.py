@@ -18,7 +18,8 @@ from shop.domain.program import Program
 from shop.models import StripeEvent
 
 from . import fulfilment
-from .gateway import session_from_event
+from . import refunds as refunds_module
+from .gateway import charge_refunds_from_event, session_from_event
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,10 @@ def _expired(context: Context, data: Mapping[str, Any]) -> None:
     fulfilment.expire(context.session, session_from_event(data), context.now)
 
 
-def _refunded(context: Context, data: Mapping[str, Any]) -> None:
-    intent = data.get("payment_intent")
-    if isinstance(intent, Mapping):
-        intent = intent.get("id")
-    if intent and (data.get("refunded") or data.get("object") == "refund"):
-        fulfilment.refunded_elsewhere(context.session, str(intent), context.now)
+def _charge_refunded(context: Context, data: Mapping[str, Any]) -> None:
+    refunds = charge_refunds_from_event(data)
+    if refunds is not None:
+        refunds_module.apply_stripe_refunds(context.session, refunds, context.now)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -65,8 +64,10 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.async_payment_succeeded": _paid_or_pending,
     "checkout.session.async_payment_failed": _failed,
     "checkout.session.expired": _expired,
-    "charge.refunded": _refunded,
-    "refund.created": _refunded,
+    # Sent for every refund, partial or full, with the charge's cumulative amount refunded.
+    # `refund.created` is left out on purpose: a single refund's amount, counted beside the
+    # cumulative one, would count the same money twice.
+    "charge.refunded": _charge_refunded,
 }
 
 
