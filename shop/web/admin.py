@@ -255,6 +255,13 @@ def credential(verify_id: str) -> tuple[str, int]:
 @blueprint.route("/credentials/<verify_id>/revoke", methods=["POST"])
 @staff_only
 def revoke_credential(verify_id: str) -> Response | tuple[str, int]:
+    if not _confirmed():
+        return _render_credential(
+            _credential(verify_id),
+            "Tick “I confirm this revocation” to revoke: nothing changed.",
+            400,
+            revoke_reason=request.form.get("reason", ""),
+        )
     return _change_status(
         verify_id,
         credentials.revoke,
