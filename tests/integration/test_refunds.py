@@ -218,8 +218,11 @@ def test_a_refunded_patch_can_be_bought_again(shop: Flask, people: People) -> No
     refused = people.candidate.post("/shop/cart", data={"sku": PATCH, "quantity": "1"})
     assert refused.status_code == 400  # one small patch per candidate
     assert staff_refund(people, order, PATCH, "lost in the post").status_code == 302
+    assert order_of(shop).status == OrderStatus.PAID  # for the fee, which still counts
     again = people.candidate.post("/shop/cart", data={"sku": PATCH, "quantity": "1"})
     assert again.status_code == 302
+    fee_again = people.candidate.post("/shop/cart", data={"sku": FEE, "quantity": "1"})
+    assert fee_again.status_code == 400  # its authorization is still unused
 
 
 def test_a_staff_refund_without_the_confirmation_is_refused_and_changes_nothing(
