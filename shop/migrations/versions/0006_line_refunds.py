@@ -16,15 +16,18 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A plain string default: with a SQL expression, Alembic's SQLite batch mode copies the
+    # table instead of ALTER TABLE ADD COLUMN, and dropping the old shop_order then fails its
+    # foreign keys (order_item rows point at it).
     with op.batch_alter_table("order_item") as batch:
         batch.add_column(
-            sa.Column("refunded_cents", sa.Integer(), server_default=sa.text("0"), nullable=False)
+            sa.Column("refunded_cents", sa.Integer(), server_default="0", nullable=False)
         )
         batch.add_column(sa.Column("refunded_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("refund_reason", sa.String(length=500), nullable=True))
     with op.batch_alter_table("shop_order") as batch:
         batch.add_column(
-            sa.Column("refunded_cents", sa.Integer(), server_default=sa.text("0"), nullable=False)
+            sa.Column("refunded_cents", sa.Integer(), server_default="0", nullable=False)
         )
         batch.add_column(sa.Column("staff_attention", sa.String(length=2000), nullable=True))
     # Orders refunded before refunds were kept per line were refunded whole: say so per line.
