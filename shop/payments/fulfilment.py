@@ -1,5 +1,8 @@
 """After payment: check eligibility once more, then fulfil the order, or refund it and say why.
 
+Money that arrives for an order that can no longer take it (expired, failed, or paid or refunded
+already by another payment) is refunded at once, and the order says why.
+
 Every path here is idempotent per order: the webhook, its redeliveries and the success page
 may all arrive, in any order and at the same time; the order's status moves forward once.
 """
