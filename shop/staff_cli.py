@@ -19,7 +19,7 @@ from sitegen.render import money
 
 from . import db
 from .clock import now
-from .models import OrderStatus
+from .models import Order, OrderStatus
 from .payments import gateway
 from .payments.gateway import PaymentError
 from .services import credentials, program, staff
@@ -62,9 +62,7 @@ def list_orders(status: str | None) -> None:
         (
             order.public_id,
             order.created_at.date().isoformat(),
-            order.status
-            + (", partly refunded" if order.partly_refunded else "")
-            + (", needs staff" if order.staff_attention else ""),
+            _status_words(order),
             money(order.total_cents),
             order.candidate.email,
             "; ".join(_item(item.name, item.quantity) for item in order.items),
@@ -145,6 +143,15 @@ def refund(order_id: str, reason: str, sku: str | None) -> None:
         click.echo(f"Order {order.public_id}: refunded {names} ({money(done.amount_cents)}).")
     for matter in (order.staff_attention or "").splitlines():
         click.echo(f"Look at this: {matter}")
+
+
+def _status_words(order: Order) -> str:
+    words = [order.status]
+    if order.partly_refunded:
+        words.append("partly refunded")
+    if order.staff_attention:
+        words.append("needs staff")
+    return ", ".join(words)
 
 
 def _item_id(order_id: str, sku: str) -> int:
