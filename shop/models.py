@@ -143,11 +143,14 @@ class ApiRequest(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
 
+ATTENTION_MAX = 2000  # Order.staff_attention's column
+
+
 class OrderStatus(enum.StrEnum):
     PENDING = "pending"  # checkout started, not paid yet
     PROCESSING = "processing"  # paid by a method that settles later
-    PAID = "paid"  # paid and fulfilled
-    REFUNDED = "refunded"  # paid, then refunded (by staff, or because it became ineligible)
+    PAID = "paid"  # paid and fulfilled (some lines may have been refunded since)
+    REFUNDED = "refunded"  # paid, then every line refunded (by staff, in Stripe, or by the rules)
     EXPIRED = "expired"  # the checkout session expired unpaid: the order is released
     FAILED = "failed"  # a delayed payment failed
 
@@ -169,6 +172,13 @@ class Order(Base):
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Why it was refunded or failed, in words the candidate can read.
     status_note: Mapped[str | None] = mapped_column(String(500), default=None)
+    # How much of its payment Stripe has refunded, as far as the shop knows (Stripe's
+    # cumulative amount_refunded); more than its refunded lines add up to when a refund made in
+    # Stripe's dashboard matched no set of whole lines.
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # What staff must look at, one matter a line (a refund that matched no line, a refunded
+    # fee whose authorization was used, a refunded item already shipped); None: nothing.
+    staff_attention: Mapped[str | None] = mapped_column(String(ATTENTION_MAX), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
@@ -181,6 +191,17 @@ class Order(Base):
     @property
     def needs_shipping(self) -> bool:
         return any(item.physical for item in self.items)
+
+    @property
+    def unrefunded_items(self) -> list[OrderItem]:
+        return [item for item in self.items if item.refunded_at is None]
+
+    @property
+    def partly_refunded(self) -> bool:
+        """Paid, with some of its lines refunded and some not."""
+        return any(item.refunded_at is not None for item in self.items) and bool(
+            self.unrefunded_items
+        )
 
 
 class OrderItem(Base):
@@ -195,6 +216,11 @@ class OrderItem(Base):
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     physical: Mapped[bool] = mapped_column(Boolean)
+    # A line is refunded whole or not at all; refunded_at says when.
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    refunded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    # Why, in words the candidate reads beside the line.
+    refund_reason: Mapped[str | None] = mapped_column(String(500), default=None)
 
     order: Mapped[Order] = relationship(back_populates="items")
     shipment: Mapped[Shipment | None] = relationship(back_populates="item")
@@ -202,6 +228,20 @@ class OrderItem(Base):
     @property
     def total_cents(self) -> int:
         return self.unit_price_cents * self.quantity
+
+    @property
+    def state(self) -> str:
+        """Where this line stands: refunded, shipped, queued, not-queued, authorization or paid
+        once its order is paid; "" while the order is not (its status says it all)."""
+        if self.refunded_at is not None:
+            return "refunded"
+        if self.order.status != OrderStatus.PAID:
+            return ""
+        if self.shipment is not None:
+            return "shipped" if self.shipment.shipped_at is not None else "queued"
+        if self.physical:
+            return "not-queued"
+        return "authorization" if self.kind == "assessment_fee" else "paid"
 
 
 class Shipment(Base):

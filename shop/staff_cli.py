@@ -1,4 +1,4 @@
-"""Staff commands: `flask --app shop staff grant EMAIL`, `... orders list|queue|ship|refund`,
+"""Staff commands: `flask --app shop staff grant EMAIL`, `... orders list|show|queue|ship|refund`,
 `... credentials show|revoke|reinstate|reissue VERIFY_ID`.
 
 The same work as the staff pages (shop.services.staff, shop.services.credentials), for a
@@ -19,7 +19,7 @@ from sitegen.render import money
 
 from . import db
 from .clock import now
-from .models import OrderStatus
+from .models import Order, OrderStatus
 from .payments import gateway
 from .payments.gateway import PaymentError
 from .services import credentials, program, staff
@@ -62,7 +62,7 @@ def list_orders(status: str | None) -> None:
         (
             order.public_id,
             order.created_at.date().isoformat(),
-            order.status,
+            _status_words(order),
             money(order.total_cents),
             order.candidate.email,
             "; ".join(_item(item.name, item.quantity) for item in order.items),
@@ -111,15 +111,78 @@ def ship(shipment_id: str, note: str) -> None:
 @orders_cli.command("refund")
 @click.argument("order_id")
 @click.option("--reason", required=True, help="Why; the candidate reads it on the order.")
-def refund(order_id: str, reason: str) -> None:
-    """Refund order ORDER_ID in full through Stripe."""
+@click.option(
+    "--item",
+    "sku",
+    default=None,
+    metavar="SKU",
+    help="Refund only this item of the order (its SKU, as `orders show` lists them).",
+)
+def refund(order_id: str, reason: str, sku: str | None) -> None:
+    """Refund order ORDER_ID through Stripe: every item not refunded yet, or only --item."""
     try:
-        order = _run(lambda: staff.refund(db.session(), gateway(), order_id, reason, now()))
+        done = _run(
+            lambda: staff.refund(
+                db.session(),
+                gateway(),
+                order_id,
+                reason,
+                now(),
+                item_id=None if sku is None else _item_id(order_id, sku),
+            )
+        )
     except PaymentError as error:
         raise click.ClickException(
             f"Stripe did not refund order {order_id}, so nothing changed: {error}"
         ) from None
-    click.echo(f"Order {order.public_id} refunded in full ({money(order.total_cents)}).")
+    order = done.order
+    if order.status == OrderStatus.REFUNDED and len(done.items) == len(order.items):
+        click.echo(f"Order {order.public_id} refunded in full ({money(done.amount_cents)}).")
+    else:
+        names = "; ".join(item.name for item in done.items)
+        click.echo(f"Order {order.public_id}: refunded {names} ({money(done.amount_cents)}).")
+    for matter in (order.staff_attention or "").splitlines():
+        click.echo(f"Look at this: {matter}")
+
+
+def _status_words(order: Order) -> str:
+    words = [order.status]
+    if order.partly_refunded:
+        words.append("partly refunded")
+    if order.staff_attention:
+        words.append("needs staff")
+    return ", ".join(words)
+
+
+def _item_id(order_id: str, sku: str) -> int:
+    """The id of the line with this SKU in the order (one line per SKU: the cart keeps one)."""
+    order = staff.find_order(db.session(), order_id)
+    if order is None:
+        raise staff.NotFound(f"No order has the id {order_id!r}.")
+    for item in order.items:
+        if item.sku == sku.strip():
+            return item.id
+    skus = ", ".join(item.sku for item in order.items)
+    raise staff.StaffError(f"Order {order.public_id} has no item {sku!r}: its items are {skus}.")
+
+
+@orders_cli.command("show")
+@click.argument("order_id")
+def show_order(order_id: str) -> None:
+    """Order ORDER_ID: its status and each item's state (paid, refunded, queued, shipped)."""
+    order = staff.find_order(db.session(), order_id)
+    if order is None:
+        raise click.ClickException(f"No order has the id {order_id!r}.")
+    click.echo(
+        f"Order {order.public_id}: {order.status}, {money(order.total_cents)}, "
+        f"{order.candidate.email}"
+    )
+    _table(
+        ("SKU", "PRICE", "STATE"),
+        [(item.sku, money(item.total_cents), staff.line_state(item)) for item in order.items],
+    )
+    for matter in (order.staff_attention or "").splitlines():
+        click.echo(f"Look at this: {matter}")
 
 
 # -- credentials -------------------------------------------------------------------------------

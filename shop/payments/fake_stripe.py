@@ -9,8 +9,10 @@ It listens on 127.0.0.1 only and writes nothing to disk. What it adds to localst
 - Checkout Sessions and a hosted pay page (see fake_checkout for routes and events);
 - `Idempotency-Key` on every POST /v1/... route: the same key with the same request replays
   the first (successful) answer, with another request it is refused as Stripe refuses it;
-- `charge.refunded` and `refund.created` events when a refund is created (localstripe sends
-  none), so that refunds reach the webhooks;
+- refunds as at Stripe: partial ones add up, a refund without an amount takes what is left of
+  the charge, one for more than is left or of a refunded charge is refused (localstripe takes
+  the whole charge again, or any amount); and the `charge.refunded` (with the charge's
+  cumulative `amount_refunded`) and `refund.created` events for each (localstripe sends none);
 - `events[]=*` when registering a webhook (POST /_config/webhooks/{id}) means every event, as
   in Stripe; localstripe would match "*" literally and send nothing.
 
@@ -32,7 +34,7 @@ import logging
 import socket
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar
@@ -41,7 +43,7 @@ from aiohttp import web
 from localstripe import webhooks as ls_webhooks
 
 from . import fake_checkout
-from .fake_checkout import ls_resources, ls_server, set_clock
+from .fake_checkout import UserError, ls_resources, ls_server, money, set_clock
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8420
@@ -110,10 +112,48 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     return response
 
 
-def _add_refund_events() -> None:
+def _charge_to_refund(data: Mapping[str, Any]) -> Any:
+    """The localstripe Charge a refund request names, or None to let localstripe refuse it."""
+    charge, intent = data.get("charge"), data.get("payment_intent")
+    if isinstance(charge, str) and charge.startswith("ch_"):
+        return ls_resources.Charge._api_retrieve(charge)
+    if isinstance(intent, str) and intent.startswith("pi_") and charge is None:
+        return ls_resources.PaymentIntent._api_retrieve(intent).latest_charge
+    return None
+
+
+def _check_refund_amount(data: dict[str, Any]) -> None:
+    """Stripe's rules for a refund's amount, which localstripe does not keep: without an
+    amount, what is left of the charge; never more than that; nothing of a refunded charge."""
+    charge = _charge_to_refund(data)
+    if charge is None or charge.status != "succeeded":
+        return
+    left = charge.amount - charge.amount_refunded
+    if left <= 0:
+        raise UserError(
+            400,
+            f"Charge {charge.id} has already been refunded.",
+            {"code": "charge_already_refunded"},
+        )
+    amount = ls_resources.try_convert_to_int(data.get("amount"))
+    if data.get("amount") is None:
+        data["amount"] = left
+    elif isinstance(amount, int) and amount > left:
+        asked, most = money(amount, charge.currency), money(left, charge.currency)
+        raise UserError(
+            400,
+            f"Refund amount ({asked}) is greater than unrefunded amount on charge ({most})",
+            {"code": "amount_too_large", "param": "amount"},
+        )
+
+
+def _refunds_as_at_stripe() -> None:
+    """Partial refunds that add up as at Stripe, and the events Stripe sends for each refund:
+    `charge.refunded` (the Charge, with its cumulative `amount_refunded`) and `refund.created`."""
     original = ls_resources.Refund._api_create.__func__
 
     def create_refund(cls: Any, /, **data: Any) -> Any:
+        _check_refund_amount(data)
         refund = original(cls, **data)
         charge = ls_resources.Charge._api_retrieve(refund.charge)
         ls_resources.schedule_webhook(ls_resources.Event("charge.refunded", charge))
@@ -140,7 +180,7 @@ def prepare() -> None:
         return
     ls_resources.store.dump_to_disk = _no_dump  # the instance attribute wins over the method
     ls_server.app.middlewares.append(idempotency_middleware)
-    _add_refund_events()
+    _refunds_as_at_stripe()
     _star_means_every_event()
     fake_checkout.install(ls_server.app)
     ls_resources._cpt_prepared = True

@@ -1,5 +1,8 @@
 """After payment: check eligibility once more, then fulfil the order, or refund it and say why.
 
+Money that arrives for an order that can no longer take it (expired, failed, or paid or refunded
+already by another payment) is refunded at once, and the order says why.
+
 Every path here is idempotent per order: the webhook, its redeliveries and the success page
 may all arrive, in any order and at the same time; the order's status moves forward once.
 """
@@ -8,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,35 +19,22 @@ from shop.domain.eligibility import eligibility
 from shop.domain.program import ItemKind, Program
 from shop.models import Authorization, Candidate, Order, OrderStatus, Shipment
 from shop.services.history import history_of
+from sitegen.render import money
 
 from .checkout import describe_refusal
-from .gateway import CheckoutSession, PaymentError
+from .gateway import CheckoutSession
+from .order_state import FORWARD, locked_order, move
+from .refunds import Refunder, attend, refund_whole_payment
+
+__all__ = ["FORWARD", "Refunder", "confirm_payment", "expire", "fail", "locked_order", "move"]
 
 log = logging.getLogger(__name__)
 
-# Where an order may go from each status; anything else is a late or repeated message.
-FORWARD: dict[str, frozenset[str]] = {
-    OrderStatus.PENDING: frozenset(
-        {OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.EXPIRED,
-         OrderStatus.FAILED}
-    ),
-    OrderStatus.PROCESSING: frozenset({OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.FAILED}),
-    OrderStatus.PAID: frozenset({OrderStatus.REFUNDED}),
-    OrderStatus.REFUNDED: frozenset(),
-    OrderStatus.EXPIRED: frozenset(),
-    OrderStatus.FAILED: frozenset(),
-}  # fmt: skip
-
-
-class Refunder(Protocol):
-    def refund_payment(self, payment_intent_id: str, *, idempotency_key: str) -> str: ...
-
-
-def locked_order(session: Session, **where: Any) -> Order | None:
-    """The order, locked for this transaction (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE
-    already serialises writers), so concurrent deliveries decide one after the other."""
-    query = select(Order).filter_by(**where).with_for_update()
-    return session.scalars(query).first()
+# Why a payment that arrives for an order in this status cannot be kept.
+TOO_LATE = {
+    OrderStatus.EXPIRED: "the payment arrived after the checkout had expired",
+    OrderStatus.FAILED: "the payment arrived after the order's payment had failed",
+}
 
 
 def order_for_session(session: Session, checkout: CheckoutSession) -> Order | None:
@@ -53,16 +42,6 @@ def order_for_session(session: Session, checkout: CheckoutSession) -> Order | No
     if order is None and checkout.metadata.get("order"):
         order = locked_order(session, public_id=checkout.metadata["order"])
     return order
-
-
-def move(order: Order, status: OrderStatus, now: dt.datetime, note: str | None = None) -> bool:
-    if status not in FORWARD[order.status]:
-        return False
-    order.status = status
-    order.updated_at = now
-    if note is not None:
-        order.status_note = note
-    return True
 
 
 def confirm_payment(
@@ -79,7 +58,8 @@ def confirm_payment(
     if order is None:
         log.warning("checkout session %s names no order of ours", checkout.id)
         return None
-    if checkout.payment_intent_id:
+    undecided = order.status in (OrderStatus.PENDING, OrderStatus.PROCESSING)
+    if checkout.payment_intent_id and undecided:
         order.payment_intent_id = checkout.payment_intent_id
     if checkout.status == "complete" and order.status == OrderStatus.PENDING:
         order.status_note = None  # a declined card before this payment is past
@@ -87,20 +67,62 @@ def confirm_payment(
         if checkout.status == "complete":
             move(order, OrderStatus.PROCESSING, now)
         return order
-    if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
-        return order  # already decided: a repeated or late message
-    if checkout.amount_total_cents is not None and checkout.amount_total_cents != order.total_cents:
+    if not undecided:
+        _paid_when_decided(session, refunder, order, checkout, now)
+        return order
+    paid = checkout.amount_total_cents
+    if paid is not None and paid != order.total_cents:
         # Never fulfil what was not paid for in full; this should not happen with server prices.
-        _refund(session, refunder, order, now, "the amount paid did not match the order")
+        why = "the amount paid did not match the order"
+        refund_whole_payment(session, refunder, order, now, why, paid_cents=paid)
         return order
     if checkout.shipping:
         order.shipping_address = dict(checkout.shipping)
     refusal = _still_eligible(session, order, today, program)
     if refusal:
-        _refund(session, refunder, order, now, refusal)
+        refund_whole_payment(session, refunder, order, now, refusal, paid_cents=order.total_cents)
     else:
         _fulfil(session, order, now)
     return order
+
+
+def _paid_when_decided(
+    session: Session,
+    refunder: Refunder,
+    order: Order,
+    checkout: CheckoutSession,
+    now: dt.datetime,
+) -> None:
+    """A paid session for an order already decided: the same payment again changes nothing;
+    any other payment (after the order expired or failed, or a second one for an order paid or
+    refunded already) cannot be fulfilled, so it is refunded at once and the order says why."""
+    intent = checkout.payment_intent_id
+    decided_on_this_payment = order.status in (OrderStatus.PAID, OrderStatus.REFUNDED) and (
+        intent == order.payment_intent_id
+    )
+    if intent is None or decided_on_this_payment:
+        return  # a repeated or late message about the payment already decided on
+    paid = checkout.amount_total_cents
+    amount = money(paid) if paid is not None else "a payment"
+    why = TOO_LATE.get(OrderStatus(order.status))
+    if why is not None:
+        # The order took no money before: this payment becomes its payment, refunded whole.
+        order.payment_intent_id = intent
+        refund_whole_payment(
+            session, refunder, order, now, why, paid_cents=paid if paid is not None else 0
+        )
+        return
+    refunder.refund_payment(intent, idempotency_key=f"refund-{checkout.id}")
+    status = "paid" if order.status == OrderStatus.PAID else "refunded"
+    note = (
+        f"A second payment ({amount}) arrived for this order, already {status}: "
+        "it was refunded in full."
+    )
+    if note not in (order.status_note or ""):
+        order.status_note = " ".join(filter(None, [order.status_note, note]))[-500:]
+        attend(order, f"{note} Stripe payment {intent}.")
+    order.updated_at = now
+    session.flush()
 
 
 def _still_eligible(session: Session, order: Order, today: dt.date, program: Program) -> str:
@@ -109,7 +131,7 @@ def _still_eligible(session: Session, order: Order, today: dt.date, program: Pro
     session.scalars(select(Candidate).where(Candidate.id == order.candidate_id).with_for_update())
     history = history_of(session, order.candidate_id, excluding_order=order.id)
     problems = []
-    for line in order.items:
+    for line in order.unrefunded_items:
         decision = eligibility(history, program.item(line.sku), today, program)
         if not decision.allowed:
             problems.append(f"{line.name}: {describe_refusal(decision.reasons)}")
@@ -119,7 +141,7 @@ def _still_eligible(session: Session, order: Order, today: dt.date, program: Pro
 def _fulfil(session: Session, order: Order, now: dt.datetime) -> None:
     move(order, OrderStatus.PAID, now)
     order.paid_at = now
-    for line in order.items:
+    for line in order.unrefunded_items:  # staff may refund a line while a payment settles
         if line.kind == ItemKind.ASSESSMENT_FEE:
             session.add(
                 Authorization(
@@ -133,29 +155,6 @@ def _fulfil(session: Session, order: Order, now: dt.datetime) -> None:
         elif line.physical:
             session.add(Shipment(order_item_id=line.id, queued_at=now))
     session.flush()
-
-
-def _refund(session: Session, refunder: Refunder, order: Order, now: dt.datetime, why: str) -> None:
-    if not order.payment_intent_id:
-        raise PaymentError(f"order {order.public_id} was paid but names no payment to refund")
-    refunder.refund_payment(order.payment_intent_id, idempotency_key=f"refund-{order.public_id}")
-    move(order, OrderStatus.REFUNDED, now, f"Refunded in full: {why}.")
-    session.flush()
-
-
-def refund_order(
-    session: Session, refunder: Refunder, order: Order, now: dt.datetime, why: str
-) -> None:
-    """Staff refund of a paid order: the money goes back and what it gave is withdrawn."""
-    if order.status not in (OrderStatus.PAID, OrderStatus.PROCESSING):
-        raise ValueError(f"order {order.public_id} is {order.status}: there is nothing to refund")
-    for line in order.items:
-        authorization = session.scalars(
-            select(Authorization).where(Authorization.order_item_id == line.id)
-        ).first()
-        if authorization is not None and authorization.used_by_attempt_id is None:
-            session.delete(authorization)
-    _refund(session, refunder, order, now, why)
 
 
 def expire(session: Session, checkout: CheckoutSession, now: dt.datetime) -> Order | None:
@@ -182,10 +181,3 @@ def fail(session: Session, checkout: CheckoutSession, now: dt.datetime) -> Order
     if order is not None:
         move(order, OrderStatus.FAILED, now, "The payment did not go through.")
     return order
-
-
-def refunded_elsewhere(session: Session, payment_intent_id: str, now: dt.datetime) -> None:
-    """A refund made in Stripe's dashboard: mark the order refunded too."""
-    order = locked_order(session, payment_intent_id=payment_intent_id)
-    if order is not None:
-        move(order, OrderStatus.REFUNDED, now, "Refunded by the program.")

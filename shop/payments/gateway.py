@@ -125,12 +125,22 @@ def expire_checkout_session(client: stripe.StripeClient, session_id: str) -> Che
 
 
 def refund_payment(
-    client: stripe.StripeClient, payment_intent_id: str, *, idempotency_key: str
+    client: stripe.StripeClient,
+    payment_intent_id: str,
+    *,
+    amount_cents: int | None = None,
+    idempotency_key: str,
 ) -> str:
-    """Refund a payment in full; returns the refund's id. The key makes a retry harmless."""
+    """Refund `amount_cents` of a payment, or all that is left of it when None; returns the
+    refund's id. The key makes a retry harmless."""
+    params: dict[str, Any] = {"payment_intent": payment_intent_id}
+    if amount_cents is not None:
+        if amount_cents <= 0:
+            raise ValueError(f"a refund is of a positive amount, not {amount_cents} cents")
+        params["amount"] = amount_cents
     try:
         refund = client.v1.refunds.create(
-            params={"payment_intent": payment_intent_id},
+            params=params,  # type: ignore[arg-type]
             options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as error:
@@ -183,6 +193,37 @@ def session_from_event(data_object: Mapping[str, Any]) -> CheckoutSession:
     if problem:
         raise WebhookError(f"the event's data.object is not a Checkout Session: {problem}")
     return _from_mapping(data_object)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRefunds:
+    """What a `charge.refunded` event says: how much of a payment is refunded so far, in all."""
+
+    payment_intent_id: str
+    amount_refunded_cents: int
+
+
+def charge_refunds_from_event(data_object: Mapping[str, Any]) -> ChargeRefunds | None:
+    """The refunds carried in a `charge.refunded` event's data.object (a Charge), or None for a
+    charge that belongs to no payment intent (none of the shop's).
+
+    Stripe sends `charge.refunded` for every refund, partial or full, with the charge's
+    cumulative `amount_refunded`: the amount, unlike a single refund's, can be applied in any
+    order and any number of times. Raises WebhookError when the object is not a Charge.
+    """
+    if data_object.get("object") not in (None, "charge"):
+        raise WebhookError("the event's data.object is not a Charge")
+    intent = data_object.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    if intent is None:
+        return None
+    if not _is_id(intent):
+        raise WebhookError("the Charge's payment_intent is not an id")
+    amount = data_object.get("amount_refunded")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise WebhookError("the Charge's amount_refunded is not a whole number of cents")
+    return ChargeRefunds(str(intent), amount)
 
 
 # The longest id the shop stores (StripeEvent.id, Order.checkout_session_id and
@@ -281,5 +322,12 @@ class StripeGateway:
     def expire_checkout_session(self, session_id: str) -> CheckoutSession:
         return expire_checkout_session(self.client, session_id)
 
-    def refund_payment(self, payment_intent_id: str, *, idempotency_key: str) -> str:
-        return refund_payment(self.client, payment_intent_id, idempotency_key=idempotency_key)
+    def refund_payment(
+        self, payment_intent_id: str, *, amount_cents: int | None = None, idempotency_key: str
+    ) -> str:
+        return refund_payment(
+            self.client,
+            payment_intent_id,
+            amount_cents=amount_cents,
+            idempotency_key=idempotency_key,
+        )

@@ -18,7 +18,8 @@ from shop.domain.program import Program
 from shop.models import StripeEvent
 
 from . import fulfilment
-from .gateway import session_from_event
+from . import refunds as refunds_module
+from .gateway import charge_refunds_from_event, session_from_event
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,10 @@ def _declined(context: Context, data: Mapping[str, Any]) -> None:
     fulfilment.declined(context.session, order_ref, " ".join(why.split()), context.now)
 
 
-def _refunded(context: Context, data: Mapping[str, Any]) -> None:
-    intent = data.get("payment_intent")
-    if isinstance(intent, Mapping):
-        intent = intent.get("id")
-    if intent and (data.get("refunded") or data.get("object") == "refund"):
-        fulfilment.refunded_elsewhere(context.session, str(intent), context.now)
+def _charge_refunded(context: Context, data: Mapping[str, Any]) -> None:
+    refunds = charge_refunds_from_event(data)
+    if refunds is not None:
+        refunds_module.apply_stripe_refunds(context.session, refunds, context.now)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -79,8 +78,10 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.async_payment_failed": _failed,
     "checkout.session.expired": _expired,
     "payment_intent.payment_failed": _declined,
-    "charge.refunded": _refunded,
-    "refund.created": _refunded,
+    # Sent for every refund, partial or full, with the charge's cumulative amount refunded.
+    # `refund.created` is left out on purpose: a single refund's amount, counted beside the
+    # cumulative one, would count the same money twice.
+    "charge.refunded": _charge_refunded,
 }
 
 

@@ -61,6 +61,7 @@ def history_of(
         .where(
             Order.candidate_id == candidate_id,
             Order.status.in_(BOUGHT),
+            OrderItem.refunded_at.is_(None),  # a refunded line was not bought, in the end
             Order.id != (excluding_order if excluding_order is not None else -1),
         )
     )

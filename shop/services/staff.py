@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shop.models import Candidate, Order, OrderItem, OrderStatus, Shipment
-from shop.payments.fulfilment import Refunder, locked_order, refund_order
+from shop.payments.order_state import locked_order
+from shop.payments.refunds import Refunder, refund_items
 from shop.services.signin import find_by_email
 
 NOTE_MAX = 500  # Shipment.tracking_note's column
-REASON_MAX = 400  # fits in Order.status_note with the words refund_order puts around it
-# What fulfilment.refund_order accepts: money was taken, or is being taken.
+REASON_MAX = 400  # fits in Order.status_note with the words a full refund puts around it
+# Orders whose lines may be refunded: money was taken, or is being taken.
 REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING})
 
 
@@ -91,19 +92,46 @@ def find_order(session: Session, public_id: str) -> Order | None:
     return session.scalars(query).first()
 
 
+def line_state(item: OrderItem) -> str:
+    """The line's state in words, for a terminal."""
+    shipment = item.shipment
+    shipped = shipment.shipped_at.date().isoformat() if shipment and shipment.shipped_at else ""
+    match item.state:
+        case "refunded":
+            assert item.refunded_at is not None
+            after = f", after it was shipped on {shipped}" if shipped else ""
+            return f"refunded {item.refunded_at.date().isoformat()}{after}: {item.refund_reason}"
+        case "shipped":
+            note = shipment.tracking_note if shipment else None
+            return f"shipped {shipped}: {note}" if note else f"shipped {shipped}"
+        case "queued":
+            return "in the shipping queue"
+        case "not-queued":
+            return "paid, not queued"
+        case "authorization":
+            return "paid: assessment authorization given"
+        case "paid":
+            return "paid"
+    return f"order {item.order.status}"
+
+
 # -- shipping ----------------------------------------------------------------------------------
 
 
 def shipping_queue(session: Session) -> list[Shipment]:
     """Physical items of paid orders still to ship, oldest first, with their order and candidate.
 
-    A refunded order's items leave the queue: nothing of it is to be sent.
+    A refunded line leaves the queue (and a refunded order's every line): it is not to be sent.
     """
     query = (
         select(Shipment)
         .join(Shipment.item)
         .join(OrderItem.order)
-        .where(Shipment.shipped_at.is_(None), Order.status == OrderStatus.PAID)
+        .where(
+            Shipment.shipped_at.is_(None),
+            Order.status == OrderStatus.PAID,
+            OrderItem.refunded_at.is_(None),
+        )
         .options(joinedload(Shipment.item).joinedload(OrderItem.order).joinedload(Order.candidate))
         .order_by(Shipment.queued_at, Shipment.id)
     )
@@ -140,6 +168,11 @@ def mark_shipped(session: Session, shipment_id: int, note: str | None, now: dt.d
         raise StaffError(
             f"Order {order.public_id} is {order.status}, not paid: do not ship its items."
         )
+    if shipment.item.refunded_at is not None:
+        raise StaffError(
+            f"{shipment.item.name} of order {order.public_id} was refunded on "
+            f"{shipment.item.refunded_at.date().isoformat()}: do not ship it."
+        )
     shipment.shipped_at = now
     shipment.tracking_note = text or None
     session.flush()
@@ -149,10 +182,27 @@ def mark_shipped(session: Session, shipment_id: int, note: str | None, now: dt.d
 # -- refunds -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Refunded:
+    order: Order
+    items: list[OrderItem]  # the lines refunded now
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(item.total_cents for item in self.items)
+
+
 def refund(
-    session: Session, refunder: Refunder, order_public_id: str, reason: str, now: dt.datetime
-) -> Order:
-    """Refund a paid order in full through the refunder (Stripe), withdrawing what it gave.
+    session: Session,
+    refunder: Refunder,
+    order_public_id: str,
+    reason: str,
+    now: dt.datetime,
+    *,
+    item_id: int | None = None,
+) -> Refunded:
+    """Refund one line of a paid order (`item_id`), or every line not refunded yet, through the
+    refunder (Stripe), withdrawing what they gave; the order keeps its other lines.
 
     The order is locked first, so two staff refunding at once refund once. Raises
     `gateway.PaymentError` when Stripe refuses or cannot be reached: the caller rolls back and
@@ -174,5 +224,31 @@ def refund(
         raise StaffError(
             f"Order {order.public_id} is {order.status}, not paid: there is nothing to refund."
         )
-    refund_order(session, refunder, order, now, why)
+    items = order.unrefunded_items if item_id is None else [_line(order, item_id)]
+    refund_items(session, refunder, order, items, now, why)
+    return Refunded(order, items)
+
+
+def clear_attention(session: Session, order_public_id: str, now: dt.datetime) -> Order:
+    """Staff have dealt with what the order asked them to look at: the flag goes."""
+    order = locked_order(session, public_id=order_public_id)
+    if order is None:
+        raise NotFound(f"No order has the id {order_public_id!r}.")
+    if order.staff_attention is not None:
+        order.staff_attention = None
+        order.updated_at = now
+        session.flush()
     return order
+
+
+def _line(order: Order, item_id: int) -> OrderItem:
+    """The order's line `item_id`, not refunded yet."""
+    item = next((item for item in order.items if item.id == item_id), None)
+    if item is None:
+        raise StaffError(f"Order {order.public_id} has no item {item_id}: nothing was refunded.")
+    if item.refunded_at is not None:
+        raise StaffError(
+            f"{item.name} of order {order.public_id} was already refunded on "
+            f"{item.refunded_at.date().isoformat()}: nothing more to refund."
+        )
+    return item

@@ -20,10 +20,11 @@ from werkzeug.wrappers import Response
 
 from shop import db
 from shop.clock import now
-from shop.models import Candidate, Credential, Order, Shipment
+from shop.models import Candidate, Credential, Order, OrderStatus, Shipment
 from shop.payments import gateway
 from shop.payments.gateway import PaymentError
 from shop.services import credentials, program, staff
+from sitegen.render import money
 
 from .session import current_candidate
 from .verify import local_date, verify_url
@@ -107,6 +108,7 @@ def _render_order(
     note: str = "",
     note_for: int | None = None,
     reason: str = "",
+    reason_for: int | None = None,
 ) -> tuple[str, int]:
     """The order page; after a refused form, with the problem and what was typed in it."""
     html = render_template(
@@ -117,6 +119,7 @@ def _render_order(
         note=note,
         note_for=note_for,
         reason=reason,
+        reason_for=reason_for,
         note_max=staff.NOTE_MAX,
         reason_max=staff.REASON_MAX,
         refundable=order.status in staff.REFUNDABLE,
@@ -151,25 +154,67 @@ def ship(shipment_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("admin.order", public_id=public_id))
 
 
+CONFIRM_FIELD = "confirm"  # a checkbox each refund and revocation form has; works without JS
+
+
+def _confirmed() -> bool:
+    return request.form.get(CONFIRM_FIELD) == "yes"
+
+
 @blueprint.route("/orders/<public_id>/refund", methods=["POST"])
 @staff_only
 def refund(public_id: str) -> Response | tuple[str, int]:
+    """Refund one line (form field `item`: its id) or, without `item`, every line left."""
+    order = _order(public_id)
     reason = request.form.get("reason", "")
+    raw_item = request.form.get("item", "").strip()
+    item_id = int(raw_item) if raw_item.isdecimal() and len(raw_item) < 10 else None
+
+    def refused(found: Order, problem: str, status: int) -> tuple[str, int]:
+        return _render_order(found, problem, status, reason=reason, reason_for=item_id)
+
+    if raw_item and item_id is None:
+        problem = f"Order {public_id} has no item {raw_item[:40]!r}: nothing was refunded."
+        return refused(order, problem, 400)
+    if not _confirmed():
+        problem = "Tick “I confirm this refund” to refund: nothing was refunded."
+        return refused(order, problem, 400)
     try:
         with db.transaction() as session:
-            staff.refund(session, gateway(), public_id, reason, now())
+            done = staff.refund(session, gateway(), public_id, reason, now(), item_id=item_id)
+            in_full = done.order.status == OrderStatus.REFUNDED and len(done.items) == len(
+                done.order.items
+            )
+            names = "; ".join(item.name for item in done.items)
+            amount = money(done.amount_cents)
     except staff.NotFound:
         abort(404)
     except staff.StaffError as error:
-        return _render_order(_order(public_id), str(error), 400, reason=reason)
+        return refused(_order(public_id), str(error), 400)
     except PaymentError as error:
-        # Rolled back: the order is still paid and its authorizations are still there.
+        # Rolled back: the order and its lines are as they were, authorizations included.
         message = (
             f"Stripe did not refund the payment, so nothing changed: {str(error).rstrip('.')}. "
             "Try again later, or look at the payment in Stripe's dashboard."
         )
-        return _render_order(_order(public_id), message, 502, reason=reason)
-    flash(f"Order {public_id} was refunded in full.")
+        return refused(_order(public_id), message, 502)
+    if in_full:
+        flash(f"Order {public_id} was refunded in full.")
+    else:
+        flash(f"Refunded {names} ({amount}) of order {public_id}.")
+    return redirect(url_for("admin.order", public_id=public_id))
+
+
+@blueprint.route("/orders/<public_id>/attention", methods=["POST"])
+@staff_only
+def clear_attention(public_id: str) -> Response:
+    """Staff have dealt with what the order asked them to look at."""
+    try:
+        with db.transaction() as session:
+            staff.clear_attention(session, public_id, now())
+    except staff.NotFound:
+        abort(404)
+    flash(f"Order {public_id} no longer asks for staff.")
     return redirect(url_for("admin.order", public_id=public_id))
 
 
@@ -210,6 +255,13 @@ def credential(verify_id: str) -> tuple[str, int]:
 @blueprint.route("/credentials/<verify_id>/revoke", methods=["POST"])
 @staff_only
 def revoke_credential(verify_id: str) -> Response | tuple[str, int]:
+    if not _confirmed():
+        return _render_credential(
+            _credential(verify_id),
+            "Tick “I confirm this revocation” to revoke: nothing changed.",
+            400,
+            revoke_reason=request.form.get("reason", ""),
+        )
     return _change_status(
         verify_id,
         credentials.revoke,

@@ -91,7 +91,8 @@ def confirm(token: str) -> str | Response | tuple[str, int]:
     if candidate is None:
         return render_template("shop/signin_expired.html"), 400
     sign_in(candidate)
-    return redirect(safe_next(form.next.data, url_for("account.dashboard_page")))
+    home = url_for("admin.orders") if candidate.is_staff else url_for("account.dashboard_page")
+    return redirect(safe_next(form.next.data, home))
 
 
 @blueprint.route("/signout", methods=["POST"])

@@ -148,10 +148,12 @@ class FakeStripe:
 
     def __init__(self, error: str | None = None) -> None:
         self.error = error
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, int | None, str]] = []
 
-    def refund_payment(self, payment_intent_id: str, *, idempotency_key: str) -> str:
-        self.calls.append((payment_intent_id, idempotency_key))
+    def refund_payment(
+        self, payment_intent_id: str, *, amount_cents: int | None = None, idempotency_key: str
+    ) -> str:
+        self.calls.append((payment_intent_id, amount_cents, idempotency_key))
         if self.error:
             raise PaymentError(self.error)
         return f"re_test_{len(self.calls)}"
@@ -202,6 +204,12 @@ def order_now(app: Flask, public_id: str) -> Order:
         found = staff.find_order(db.session(), public_id)
         assert found is not None
         return found
+
+
+def items_key(app: Flask, public_id: str) -> str:
+    """The idempotency key of a refund of every line of the order."""
+    ids = "-".join(str(item.id) for item in order_now(app, public_id).items)
+    return f"refund-{public_id}-items-{ids}"
 
 
 def shipment_of(order: Order) -> Shipment:
@@ -481,9 +489,9 @@ def test_refund_calls_stripe_once_and_withdraws_the_unused_authorization(
         refunded = staff.refund(
             session, refunder, order.public_id, "  sent twice by mistake. ", NOW
         )
-    assert refunded.status == OrderStatus.REFUNDED
+    assert refunded.order.status == OrderStatus.REFUNDED
 
-    assert refunder.calls == [(order.payment_intent_id, f"refund-{order.public_id}")]
+    assert refunder.calls == [(order.payment_intent_id, 8500, items_key(app, order.public_id))]
     after = order_now(app, order.public_id)
     assert after.status == OrderStatus.REFUNDED
     assert after.status_note == "Refunded in full: sent twice by mistake."
@@ -522,7 +530,7 @@ def test_an_order_that_is_not_paid_is_not_refunded(
     with database(app) as session, pytest.raises(staff.StaffError, match=re.escape(message)):
         staff.refund(session, stripe, order.public_id, "why not", NOW)
     response = staff_client.post(
-        f"/shop/admin/orders/{order.public_id}/refund", data={"reason": "why not"}
+        f"/shop/admin/orders/{order.public_id}/refund", data={"reason": "why not", "confirm": "yes"}
     )
     assert response.status_code == 400
     assert f"Order {order.public_id} {message}" in text(response.text)
@@ -538,15 +546,18 @@ def test_refund_through_the_page(
     stripe = FakeStripe()
     app.extensions["payments.gateway"] = stripe
 
-    empty = staff_client.post(f"/shop/admin/orders/{order.public_id}/refund", data={"reason": " "})
+    empty = staff_client.post(
+        f"/shop/admin/orders/{order.public_id}/refund", data={"reason": " ", "confirm": "yes"}
+    )
     assert empty.status_code == 400
     assert "Give a reason for the refund" in text(empty.text)
 
     response = staff_client.post(
-        f"/shop/admin/orders/{order.public_id}/refund", data={"reason": "duplicate purchase"}
+        f"/shop/admin/orders/{order.public_id}/refund",
+        data={"reason": "duplicate purchase", "confirm": "yes"},
     )
     assert response.status_code == 302
-    assert stripe.calls == [(order.payment_intent_id, f"refund-{order.public_id}")]
+    assert stripe.calls == [(order.payment_intent_id, 6000, items_key(app, order.public_id))]
     words = text(staff_client.get(response.location).text)
     assert f"Order {order.public_id} was refunded in full." in words
     assert "Refunded in full: duplicate purchase." in words
@@ -558,7 +569,9 @@ def test_refund_through_the_page(
     assert "Refunded in full: duplicate purchase." in mine
 
     assert (
-        staff_client.post("/shop/admin/orders/ord_nothing/refund", data={"reason": "x"}).status_code
+        staff_client.post(
+            "/shop/admin/orders/ord_nothing/refund", data={"reason": "x", "confirm": "yes"}
+        ).status_code
         == 404
     )
 
@@ -572,7 +585,8 @@ def test_a_stripe_failure_says_so_and_the_order_stays_paid(
     app.extensions["payments.gateway"] = stripe
 
     response = staff_client.post(
-        f"/shop/admin/orders/{order.public_id}/refund", data={"reason": "damaged in transit"}
+        f"/shop/admin/orders/{order.public_id}/refund",
+        data={"reason": "damaged in transit", "confirm": "yes"},
     )
     assert response.status_code == 502
     words = text(response.text)

@@ -251,7 +251,9 @@ def test_staff_revoke_and_reinstate_with_reasons_kept_in_the_history(
     app: Flask, staff_client: FlaskClient, people: People, clock: Any
 ) -> None:
     base = f"/shop/admin/credentials/{people.safety}"
-    response = staff_client.post(f"{base}/revoke", data={"reason": "  Cheating confirmed  "})
+    response = staff_client.post(
+        f"{base}/revoke", data={"reason": "  Cheating confirmed  ", "confirm": "yes"}
+    )
     assert response.status_code == 302
     assert response.location == base
     page = staff_client.get(base).text
@@ -288,7 +290,8 @@ def test_refused_actions_change_nothing_and_say_why(
     app: Flask, staff_client: FlaskClient, people: People, action: str, reason: str, message: str
 ) -> None:
     response = staff_client.post(
-        f"/shop/admin/credentials/{people.safety}/{action}", data={"reason": reason}
+        f"/shop/admin/credentials/{people.safety}/{action}",
+        data={"reason": reason, "confirm": "yes"},
     )
     assert response.status_code == 400
     assert message in text(response.text)
@@ -296,12 +299,40 @@ def test_refused_actions_change_nothing_and_say_why(
     assert verify_status(app, people.safety) == "Valid"
 
 
+@pytest.mark.parametrize("confirm", [None, "", "no", "on"])
+def test_a_revocation_without_the_confirmation_is_refused_and_changes_nothing(
+    app: Flask, staff_client: FlaskClient, people: People, confirm: str | None
+) -> None:
+    data = {"reason": "Cheating confirmed"}
+    if confirm is not None:
+        data["confirm"] = confirm
+    response = staff_client.post(f"/shop/admin/credentials/{people.safety}/revoke", data=data)
+    assert response.status_code == 400
+    assert "Tick “I confirm this revocation” to revoke: nothing changed." in text(response.text)
+    assert 'value="Cheating confirmed"' in response.text  # what was typed is kept
+    assert events(app, people.safety) == [("issued", "")]
+    assert verify_status(app, people.safety) == "Valid"
+
+
+def test_the_revoke_form_asks_for_a_confirmation_that_works_without_javascript(
+    app: Flask, staff_client: FlaskClient, people: People
+) -> None:
+    page = staff_client.get(f"/shop/admin/credentials/{people.safety}").text
+    form = re.search(r'<form method="post" action="[^"]*/revoke".*?</form>', page, re.S)
+    assert form is not None
+    assert '<input type="checkbox" name="confirm" value="yes" required>' in form.group(0)
+    assert "I confirm this revocation" in text(form.group(0))
+
+
 def test_revoking_a_revoked_credential_is_refused(
     app: Flask, staff_client: FlaskClient, people: People
 ) -> None:
     base = f"/shop/admin/credentials/{people.safety}"
-    assert staff_client.post(f"{base}/revoke", data={"reason": "Fraud"}).status_code == 302
-    again = staff_client.post(f"{base}/revoke", data={"reason": "Fraud again"})
+    assert (
+        staff_client.post(f"{base}/revoke", data={"reason": "Fraud", "confirm": "yes"}).status_code
+        == 302
+    )
+    again = staff_client.post(f"{base}/revoke", data={"reason": "Fraud again", "confirm": "yes"})
     assert again.status_code == 400
     assert "was already revoked on 2026-06-15: nothing changed." in text(again.text)
     assert events(app, people.safety) == [("issued", ""), ("revoked", "Fraud")]
@@ -312,7 +343,10 @@ def test_a_reason_of_exactly_400_characters_is_accepted(
 ) -> None:
     reason = "y" * 400
     base = f"/shop/admin/credentials/{people.safety}"
-    assert staff_client.post(f"{base}/revoke", data={"reason": reason}).status_code == 302
+    assert (
+        staff_client.post(f"{base}/revoke", data={"reason": reason, "confirm": "yes"}).status_code
+        == 302
+    )
     assert events(app, people.safety)[-1] == ("revoked", reason)
 
 
@@ -457,7 +491,7 @@ def test_a_revoked_credential_is_reissued_and_stays_revoked(
     app: Flask, staff_client: FlaskClient, people: People
 ) -> None:
     base = f"/shop/admin/credentials/{people.safety}"
-    staff_client.post(f"{base}/revoke", data={"reason": "Fraud"})
+    staff_client.post(f"{base}/revoke", data={"reason": "Fraud", "confirm": "yes"})
     staff_client.post(f"{base}/reissue", data={"name": "Ana Smith", "reason": "Name change"})
     assert verify_status(app, people.safety) == "Revoked on June 15, 2026"
     assert holder_on_verify_page(app, people.safety) == "Ana Smith"
@@ -597,7 +631,7 @@ def test_every_action_writes_one_event_with_its_time(
     app: Flask, staff_client: FlaskClient, people: People, clock: Any
 ) -> None:
     base = f"/shop/admin/credentials/{people.safety}"
-    staff_client.post(f"{base}/revoke", data={"reason": "One"})
+    staff_client.post(f"{base}/revoke", data={"reason": "One", "confirm": "yes"})
     clock.advance(minutes=5)
     staff_client.post(f"{base}/reinstate", data={"reason": "Two"})
     with app.app_context():

@@ -8,6 +8,7 @@ webhook about one second after the event, so tests that wait for one take a seco
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ import stripe
 
 from shop.payments.fake_checkout import ls_resources
 from shop.payments.fake_stripe import FakeStripe
+from shop.payments.gateway import PaymentError, refund_payment
 
 WEBHOOK_SECRET = "whsec_test"
 EVENT_TIMEOUT = 10.0
@@ -415,6 +417,75 @@ def test_a_refund_of_the_paid_intent_succeeds_and_reaches_the_webhook(
     assert charge.data.object.refunded is True
     assert charge.data.object.amount_refunded == 32500
     receiver.wait_for("refund.created", refund.id)
+
+
+def refunded_so_far(receiver: Receiver, intent_id: str, count: int) -> list[int]:
+    """The `amount_refunded` of each `charge.refunded` event about the payment, once `count`
+    have arrived (the order they were sent in is the order of the amounts)."""
+
+    def match(event: dict[str, Any]) -> bool:
+        return bool(
+            event["type"] == "charge.refunded"
+            and event["data"]["object"].get("payment_intent") == intent_id
+        )
+
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while len(receiver.events(match)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = [verified(delivery).data.object.amount_refunded for delivery in receiver.events(match)]
+    assert len(found) == count, found
+    return sorted(found)
+
+
+def test_partial_refunds_add_up_as_at_stripe_and_each_reaches_the_webhook(
+    client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    session = client.v1.checkout.sessions.create(params=session_params())  # type: ignore[arg-type]
+    assert pay(session)[0] == 302
+    intent_id = str(client.v1.checkout.sessions.retrieve(session.id).payment_intent)
+
+    # Through the shop's gateway: an amount in cents, and a key that makes a retry harmless.
+    first = refund_payment(
+        client, intent_id, amount_cents=2500, idempotency_key="refund-42-items-2"
+    )
+    retried = refund_payment(
+        client, intent_id, amount_cents=2500, idempotency_key="refund-42-items-2"
+    )
+    assert retried == first
+    with pytest.raises(PaymentError, match=re.escape("greater than unrefunded amount")):
+        refund_payment(client, intent_id, amount_cents=30001, idempotency_key="too-much")
+    with pytest.raises(ValueError, match="positive amount"):
+        refund_payment(client, intent_id, amount_cents=0, idempotency_key="nothing")
+    # Without an amount: what is left of the charge, not the whole charge again.
+    rest = client.v1.refunds.create(params={"payment_intent": intent_id})
+    assert rest.amount == 32500 - 2500
+    with pytest.raises(stripe.InvalidRequestError, match="has already been refunded"):
+        client.v1.refunds.create(params={"payment_intent": intent_id, "amount": 100})
+
+    assert sorted(
+        r.amount for r in client.v1.refunds.list(params={"payment_intent": intent_id})
+    ) == [2500, 30000]
+    # Each refund's charge.refunded carries the charge's refunded amount so far.
+    assert refunded_so_far(receiver, intent_id, 2) == [2500, 32500]
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (32501, "Refund amount ($325.01) is greater than unrefunded amount on charge ($325.00)"),
+        (-1, "Bad request"),
+    ],
+)
+def test_a_refund_of_more_than_the_charge_or_of_nothing_is_refused(
+    client: stripe.StripeClient, amount: int, message: str
+) -> None:
+    session = client.v1.checkout.sessions.create(params=session_params())  # type: ignore[arg-type]
+    assert pay(session)[0] == 302
+    intent_id = str(client.v1.checkout.sessions.retrieve(session.id).payment_intent)
+    with pytest.raises(stripe.InvalidRequestError, match=re.escape(message)):
+        client.v1.refunds.create(params={"payment_intent": intent_id, "amount": amount})
+    assert client.v1.refunds.list(params={"payment_intent": intent_id}).data == []
+    assert client.v1.refunds.create(params={"payment_intent": intent_id}).amount == 32500
 
 
 def test_a_bank_transfer_completes_unpaid_then_settles(

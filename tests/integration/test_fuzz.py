@@ -318,8 +318,13 @@ FORMS = {
     "checkout": FormRoute("/shop/checkout", ()),
     "pay": FormRoute("/shop/orders/{}/pay", (), part="order"),
     "admin-ship": FormRoute("/shop/admin/shipments/{}/ship", ("note", "back"), part="shipment"),
-    "admin-refund": FormRoute("/shop/admin/orders/{}/refund", ("reason",), part="order"),
-    "admin-revoke": FormRoute("/shop/admin/credentials/{}/revoke", ("reason",), part="credential"),
+    "admin-refund": FormRoute(
+        "/shop/admin/orders/{}/refund", ("reason", "item", "confirm"), part="order"
+    ),
+    "admin-attention": FormRoute("/shop/admin/orders/{}/attention", (), part="order"),
+    "admin-revoke": FormRoute(
+        "/shop/admin/credentials/{}/revoke", ("reason", "confirm"), part="credential"
+    ),
     "admin-reinstate": FormRoute(
         "/shop/admin/credentials/{}/reinstate", ("reason",), part="credential"
     ),

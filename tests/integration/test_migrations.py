@@ -81,3 +81,50 @@ def test_upgrading_takes_each_candidates_details_to_be_from_their_newest_attempt
         ("C-1", "2026-05-01", "a-1"),
         ("C-2", None, None),  # no attempt: no record set them
     ]
+
+
+def test_orders_refunded_before_0006_have_every_line_refunded_after_it(database_url: str) -> None:
+    migrate.downgrade(database_url, "0005")
+    engine = make_engine(database_url)
+    at = "2026-06-01 12:00:00+00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO candidate (id, reference, name, email, is_staff, created_at)"
+                " VALUES (1, 'C-1', 'Ana Lopez', 'ana@example.com', false, :at)"
+            ),
+            {"at": at},
+        )
+        for order_id, status in ((1, "refunded"), (2, "paid")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO shop_order (id, public_id, candidate_id, status, currency,"
+                    " total_cents, created_at, updated_at)"
+                    " VALUES (:id, :public_id, 1, :status, 'usd', 5000, :at, :at)"
+                ),
+                {"id": order_id, "public_id": f"ord_{order_id}", "status": status, "at": at},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO order_item (order_id, sku, kind, name, unit_price_cents,"
+                    " quantity, physical) VALUES (:id, 'print', 'certificate_print', 'Print',"
+                    " 2500, 2, true)"
+                ),
+                {"id": order_id},
+            )
+    engine.dispose()
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        lines = connection.execute(
+            sa.text(
+                "SELECT order_id, refunded_cents, refunded_at IS NOT NULL FROM order_item"
+                " ORDER BY order_id"
+            )
+        ).all()
+        orders = connection.execute(
+            sa.text("SELECT id, refunded_cents, staff_attention FROM shop_order ORDER BY id")
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in lines] == [(1, 5000, True), (2, 0, False)]
+    assert [tuple(row) for row in orders] == [(1, 5000, None), (2, 0, None)]

@@ -336,6 +336,10 @@ def test_every_post_route_needs_the_token_of_its_own_form(
     refund = f"{admin_order}/refund"
     forms.send(staff, admin_order, refund, fill={"reason": "Sent twice"})
     assert rows(app, Order, Order.id == paid.id)[0].status == OrderStatus.REFUNDED
+    # Refunded after it was shipped: the order asks for staff until they say it was dealt with.
+    assert rows(app, Order, Order.id == paid.id)[0].staff_attention
+    forms.send(staff, admin_order, f"{admin_order}/attention")
+    assert rows(app, Order, Order.id == paid.id)[0].staff_attention is None
     credential_page = f"/shop/admin/credentials/{safety}"
     forms.send(staff, credential_page, f"{credential_page}/revoke", fill={"reason": "Review"})
     assert rows(app, Credential, Credential.verify_id == safety)[0].revoked_at is not None

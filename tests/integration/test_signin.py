@@ -555,6 +555,31 @@ def test_an_unsafe_next_falls_back_to_the_account(
     assert response.location == "/shop/account"
 
 
+@pytest.mark.parametrize(
+    ("is_staff", "lands_on"), [(True, "/shop/admin/orders"), (False, "/shop/account")]
+)
+def test_staff_land_on_the_staff_pages_and_candidates_on_their_account(
+    smtp_app: Flask, web: FlaskClient, mail: Inbox, is_staff: bool, lands_on: str
+) -> None:
+    with smtp_app.app_context(), db.transaction() as session:
+        add_candidate(session, name="Sam Staff", email="sam@example.com").is_staff = is_staff
+    link = ask_for_link(web, mail, "sam@example.com")
+    page = web.get(link)
+    response = web.post(link, data={"next": hidden_next(page.text)})
+    assert response.status_code == 302
+    assert response.location == lands_on
+    assert web.get(lands_on).status_code == 200
+
+
+def test_a_staff_member_with_a_next_path_still_goes_there(web: FlaskClient, mail: Inbox) -> None:
+    with web.application.app_context(), db.transaction() as session:
+        add_candidate(session, name="Sam Staff", email="sam@example.com").is_staff = True
+    link = ask_for_link(web, mail, "sam@example.com", next="/shop/admin/shipping")
+    page = web.get(link)
+    response = web.post(link, data={"next": hidden_next(page.text)})
+    assert response.location == "/shop/admin/shipping"
+
+
 # -- signing out --------------------------------------------------------------------------------
 
 

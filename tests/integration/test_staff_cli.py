@@ -48,10 +48,12 @@ class FakeStripe:
 
     def __init__(self, error: str | None = None) -> None:
         self.error = error
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, int | None, str]] = []
 
-    def refund_payment(self, payment_intent_id: str, *, idempotency_key: str) -> str:
-        self.calls.append((payment_intent_id, idempotency_key))
+    def refund_payment(
+        self, payment_intent_id: str, *, amount_cents: int | None = None, idempotency_key: str
+    ) -> str:
+        self.calls.append((payment_intent_id, amount_cents, idempotency_key))
         if self.error:
             raise PaymentError(self.error)
         return f"re_test_{len(self.calls)}"
@@ -287,7 +289,10 @@ def test_refund(app: Flask, runner: FlaskCliRunner, ana: Candidate) -> None:
     result = run(runner, "orders", "refund", order.public_id, "--reason", "damaged in transit")
     assert result.exit_code == 0, result.output
     assert result.output == f"Order {order.public_id} refunded in full ($85.00).\n"
-    assert stripe.calls == [(order.payment_intent_id, f"refund-{order.public_id}")]
+    with app.app_context():
+        ids = "-".join(str(item.id) for item in db.session().get(Order, order.id).items)  # type: ignore[union-attr]
+    key = f"refund-{order.public_id}-items-{ids}"
+    assert stripe.calls == [(order.payment_intent_id, 8500, key)]
     after = reload(app, Order, order.id)
     assert after.status == OrderStatus.REFUNDED
     assert after.status_note == "Refunded in full: damaged in transit."
@@ -298,6 +303,53 @@ def test_refund(app: Flask, runner: FlaskCliRunner, ana: Candidate) -> None:
     assert twice.exit_code == 1
     assert f"Error: Order {order.public_id} was already refunded" in twice.output
     assert len(stripe.calls) == 1
+
+
+def test_refund_one_item_then_the_rest_and_show_each_items_state(
+    app: Flask, runner: FlaskCliRunner, ana: Candidate
+) -> None:
+    with database(app) as session:
+        order = add_paid_order(session, ana, fee=True)
+    stripe = FakeStripe()
+    app.extensions["payments.gateway"] = stripe
+
+    shown = run(runner, "orders", "show", order.public_id)
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines() == [
+        f"Order {order.public_id}: paid, $85.00, ana@example.com",
+        "SKU                    PRICE   STATE",
+        "print-0                $25.00  in the shipping queue",
+        "assessment-fee-safety  $60.00  paid: assessment authorization given",
+    ]
+
+    one = run(runner, "orders", "refund", order.public_id, "--item", "print-0", "--reason", "lost")
+    assert one.exit_code == 0, one.output
+    assert one.output == (
+        f"Order {order.public_id}: refunded Printed certificate: Safety ($25.00).\n"
+    )
+    assert [amount for _, amount, _ in stripe.calls] == [2500]
+    assert reload(app, Order, order.id).status == OrderStatus.PAID
+    listed = run(runner, "orders", "list")
+    assert "paid, partly refunded" in listed.output
+
+    unknown = run(runner, "orders", "refund", order.public_id, "--item", "patch", "--reason", "x")
+    assert unknown.exit_code == 1
+    assert (
+        f"Error: Order {order.public_id} has no item 'patch': its items are "
+        "print-0, assessment-fee-safety." in unknown.output
+    )
+    twice = run(runner, "orders", "refund", order.public_id, "--item", "print-0", "--reason", "x")
+    assert twice.exit_code == 1
+    assert "was already refunded on 2026-06-15: nothing more to refund." in twice.output
+
+    rest = run(runner, "orders", "refund", order.public_id, "--reason", "changed their mind")
+    assert rest.exit_code == 0, rest.output
+    assert rest.output == (f"Order {order.public_id}: refunded Assessment fee: Safety ($60.00).\n")
+    assert [amount for _, amount, _ in stripe.calls] == [2500, 6000]
+    assert reload(app, Order, order.id).status == OrderStatus.REFUNDED
+    shown = run(runner, "orders", "show", order.public_id)
+    assert "print-0                $25.00  refunded 2026-06-15: lost" in shown.output
+    assert "$60.00  refunded 2026-06-15: changed their mind" in shown.output
 
 
 def test_refund_refusals_exit_1(app: Flask, runner: FlaskCliRunner, ana: Candidate) -> None:

@@ -1,7 +1,7 @@
 """which result record set a candidate's details; the results API requests already recorded
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 
 Existing candidates are taken to hold the details of their newest recorded attempt (latest
 date, then greatest attempt id): imports have always sent the assessment system's current
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
