@@ -1,4 +1,4 @@
-"""Command line: `python -m sitegen build|serve|corpus`."""
+"""Command line: `python -m sitegen build|serve`."""
 
 from __future__ import annotations
 
@@ -32,9 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument(
         "--jobs", type=int, default=None, help="worker processes (default: CPUs)"
     )
-    corpus_cmd = commands.add_parser("corpus", help="write the synthetic benchmark corpus")
-    corpus_cmd.add_argument("--pages", type=int, required=True)
-    corpus_cmd.add_argument("--out", type=Path, required=True)
     serve_cmd = commands.add_parser("serve", help="serve the site, re-reading content on change")
     serve_cmd.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
     serve_cmd.add_argument("--search-dir", type=Path, default=DEFAULT_OUT / "pagefind")
@@ -44,12 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         cache = None if args.no_cache else args.cache
         return _build(args.content, args.out, cache, args.templates, args.jobs, not args.no_search)
-    if args.command == "corpus":
-        from .corpus import write_corpus
-
-        written = write_corpus(args.pages, args.out)
-        print(f"wrote {len(written)} pages under {args.out / 'pages'}")
-        return 0
     return _serve(args.content, args.search_dir, args.host, args.port)
 
 
