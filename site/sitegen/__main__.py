@@ -1,4 +1,4 @@
-"""Command line: `python -m sitegen build|serve|corpus`."""
+"""Command line: `python -m sitegen build|serve`."""
 
 from __future__ import annotations
 
@@ -39,9 +39,6 @@ def main(argv: list[str] | None = None) -> int:
         help="the issuer's DID document (flask --app shop credentials did --out FILE), "
         "published at /.well-known/did.json",
     )
-    corpus_cmd = commands.add_parser("corpus", help="write the synthetic benchmark corpus")
-    corpus_cmd.add_argument("--pages", type=int, required=True)
-    corpus_cmd.add_argument("--out", type=Path, required=True)
     serve_cmd = commands.add_parser("serve", help="serve the site, re-reading content on change")
     serve_cmd.add_argument("--content", type=Path, default=DEFAULT_CONTENT)
     serve_cmd.add_argument("--search-dir", type=Path, default=DEFAULT_OUT / "pagefind")
@@ -59,12 +56,6 @@ def main(argv: list[str] | None = None) -> int:
             not args.no_search,
             args.did_document,
         )
-    if args.command == "corpus":
-        from .corpus import write_corpus
-
-        written = write_corpus(args.pages, args.out)
-        print(f"wrote {len(written)} pages under {args.out / 'pages'}")
-        return 0
     return _serve(args.content, args.search_dir, args.host, args.port)
 
 

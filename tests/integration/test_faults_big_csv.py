@@ -25,6 +25,7 @@ from flask.testing import FlaskCliRunner
 from shop import migrate
 from shop.domain.program import load_program
 from shop.services import results
+from shop.services.results import from_csv
 
 PROJECT = Path(__file__).parents[2]
 PROGRAM = load_program(PROJECT / "content" / "program.toml")
@@ -93,7 +94,7 @@ def test_the_import_command_reads_the_file_a_row_at_a_time(
     write_results(path, 3_000, candidates=30)
     handled = [0]
     wrapped: list[LineByLine] = []
-    real_parse, real_record = results.parse_csv, results._csv_record
+    real_parse, real_record = results.parse_csv, from_csv._csv_record
 
     def count_rows(*args: Any, **kwargs: Any) -> Any:
         handled[0] += 1
@@ -104,9 +105,9 @@ def test_the_import_command_reads_the_file_a_row_at_a_time(
         wrapped.append(LineByLine(stream, handled))
         return real_parse(wrapped[0], *args)
 
-    # Seams: the command calls results.parse_csv, which calls _csv_record once per row.
+    # Seams: the command calls results.parse_csv, which calls from_csv._csv_record once per row.
     monkeypatch.setattr(results, "parse_csv", parse_line_by_line)
-    monkeypatch.setattr(results, "_csv_record", count_rows)
+    monkeypatch.setattr(from_csv, "_csv_record", count_rows)
 
     outcome = runner.invoke(args=["results", "import", str(path)])
 

@@ -1,6 +1,6 @@
-"""The load harness (shop.loadtest) works: a 4-second run end to end, and its parsers.
+"""The load harness (bench.loadtest) works: a 4-second run end to end, and its parsers.
 
-The run is `python -m shop.loadtest reliability` on SQLite with 2 virtual users for 4 seconds
+The run is `python -m bench.loadtest reliability` on SQLite with 2 virtual users for 4 seconds
 (2 are not always enough for a whole round, sign-in to verify, on a busy machine):
 gunicorn serving 'shop:create_app()', the offline Stripe, the SMTP sink and a tiny static site,
 all on 127.0.0.1; it proves the journey (a real sign-in through the mailed link, the catalogue,
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from shop.config import PROJECT_ROOT
-from shop.loadtest import bench, reliability
+from bench import PROJECT_ROOT
+from bench.loadtest import reliability, shop_bench
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/shop/
@@ -41,7 +41,7 @@ Transfer/sec:      3.13MB
 
 
 def test_wrk_output_is_read() -> None:
-    result = bench.parse_wrk("catalogue", "/shop/", WRK_OUTPUT)
+    result = shop_bench.parse_wrk("catalogue", "/shop/", WRK_OUTPUT)
     assert result.rps == pytest.approx(813.42)
     assert result.p50_ms == pytest.approx(23.43)
     assert result.p99_ms == pytest.approx(1210.0)
@@ -60,7 +60,7 @@ def test_py_spy_stacks_are_summed_by_area_and_function() -> None:
             "idle (/usr/lib/python3.11/threading.py:1) 60",  # not in a gunicorn thread
         ]
     )
-    profile = bench.summarise("catalogue", raw)
+    profile = shop_bench.summarise("catalogue", raw)
     assert profile.samples == 40
     assert dict(profile.by_area) == {"sqlalchemy": 75.0, "templates (Jinja, rendering)": 25.0}
     assert dict(profile.shop_functions) == {"shop/web/store.py:catalogue": 100.0}
@@ -98,7 +98,7 @@ def test_a_short_run_signs_in_and_checks_out_without_an_error(tmp_path: Path) ->
     report, figures = tmp_path / "reliability.md", tmp_path / "reliability.json"
     completed = subprocess.run(
         [
-            sys.executable, "-m", "shop.loadtest", "reliability",
+            sys.executable, "-m", "bench.loadtest", "reliability",
             "--databases", "sqlite", "--steps", "2", "--duration", "4", "--candidates", "4",
             "--think", "0,0.1", "--warm-up", "0", "--quiet-wait", "0", "--site", str(site),
             "--out", str(report), "--json", str(figures),
@@ -108,7 +108,10 @@ def test_a_short_run_signs_in_and_checks_out_without_an_error(tmp_path: Path) ->
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     data = json.loads(figures.read_text(encoding="utf-8"))
     (run,) = data["runs"]
-    (step,) = run["steps"]
+    # The first step is the 2 users asked for; on a busy machine its p95 may miss the goal, and
+    # the search then tries fewer users: that later step is not what this test is about.
+    step = run["steps"][0]
+    assert step["users"] == 2
     assert step["failures"] == 0, step["failure_messages"]
     names = {endpoint["name"] for endpoint in step["endpoints"]}
     assert {"POST /shop/signin/[token]", "POST /shop/checkout", "GET /shop/verify/[id]"} <= names

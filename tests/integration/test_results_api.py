@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 from shop import db
 from shop.domain.program import load_program
 from shop.models import Candidate
-from shop.services import results
+from shop.services.results import conflicts
 
 PROGRAM = load_program(Path(__file__).parents[2] / "content" / "program.toml")
 SECRET = "test-results-secret"  # what the `app` fixture configures
@@ -504,7 +504,7 @@ def test_the_same_request_twice_at_once_is_recorded_once_and_refused_once(
     assert post(app.test_client(), GOOD, signed(GOOD, now_seconds(app))).status_code == 200
     app.config["CLOCK"].advance(seconds=5)
     headers = signed(GOOD, now_seconds(app))
-    real = results._recorded_attempts
+    real = conflicts._recorded_attempts
     # On PostgreSQL both requests look before either writes, so both pass the replay check and
     # one of them meets the unique request id. SQLite queues writers: no barrier there.
     postgres = app.config["DATABASE_URL"].startswith("postgres")
@@ -518,7 +518,7 @@ def test_the_same_request_twice_at_once_is_recorded_once_and_refused_once(
             both_looked.wait()
         return found
 
-    monkeypatch.setattr(results, "_recorded_attempts", look_together)
+    monkeypatch.setattr(conflicts, "_recorded_attempts", look_together)
     statuses: list[int] = []
 
     def send() -> None:

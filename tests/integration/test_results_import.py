@@ -21,7 +21,7 @@ from shop import db
 from shop.domain.program import load_program
 from shop.models import Attempt, Authorization, Candidate, Credential, ResultsImport
 from shop.services import credentials, results
-from shop.services.results import COLUMNS
+from shop.services.results import COLUMNS, conflicts
 
 PROGRAM = load_program(Path(__file__).parents[2] / "content" / "program.toml")
 MAINTENANCE = [kwa.slug for kwa in PROGRAM.module("maintenance").kwas]
@@ -907,7 +907,7 @@ def test_an_import_that_loses_a_race_retries_once_and_finds_everything_recorded(
     with app.app_context():
         results.import_records(db.session(), records, now=now, program=PROGRAM, source="first")
     before = snapshot(app)
-    real = results._recorded_attempts
+    real = conflicts._recorded_attempts
     calls: list[int] = []
 
     def blind_at_first(session: Any, attempt_ids: list[str]) -> Any:
@@ -915,7 +915,7 @@ def test_an_import_that_loses_a_race_retries_once_and_finds_everything_recorded(
         calls.append(1)
         return {} if len(calls) == 1 else real(session, attempt_ids)
 
-    monkeypatch.setattr(results, "_recorded_attempts", blind_at_first)
+    monkeypatch.setattr(conflicts, "_recorded_attempts", blind_at_first)
     with app.app_context():
         summary = results.import_records(
             db.session(), records, now=now, program=PROGRAM, source="second"
@@ -931,7 +931,7 @@ def test_two_imports_of_the_same_records_at_once_record_them_once(
 ) -> None:
     records = parsed(row(), ben(), row(attempt_id="A-2", module="green"))
     now = app.config["CLOCK"]()
-    real = results._recorded_attempts
+    real = conflicts._recorded_attempts
     # On PostgreSQL both imports look before either writes (the barrier), so one of them hits the
     # unique constraints and retries. SQLite queues writers (BEGIN IMMEDIATE): no barrier there.
     both_looked = threading.Barrier(2, timeout=20)
@@ -947,7 +947,7 @@ def test_two_imports_of_the_same_records_at_once_record_them_once(
             both_looked.wait()
         return found
 
-    monkeypatch.setattr(results, "_recorded_attempts", look_together)
+    monkeypatch.setattr(conflicts, "_recorded_attempts", look_together)
     summaries: list[results.ImportSummary] = []
     errors: list[BaseException] = []
 
@@ -983,7 +983,7 @@ def test_an_import_that_keeps_hitting_the_unique_constraint_gives_up_and_writes_
     with app.app_context():
         results.import_records(db.session(), records, now=now, program=PROGRAM, source="first")
     before = snapshot(app)
-    monkeypatch.setattr(results, "_recorded_attempts", lambda session, ids: {})
+    monkeypatch.setattr(conflicts, "_recorded_attempts", lambda session, ids: {})
 
     with app.app_context(), pytest.raises(sa.exc.IntegrityError):
         results.import_records(db.session(), records, now=now, program=PROGRAM, source="second")

@@ -10,9 +10,9 @@ import nh3
 import pytest
 from markdown.extensions import Extension
 
+from bench.corpus import write_corpus
 from sitegen import render
 from sitegen.content import Source, load_plain_site, load_site
-from sitegen.corpus import write_corpus
 from sitegen.render import BodyRenderer
 
 ROOT = Path(__file__).resolve().parents[2]

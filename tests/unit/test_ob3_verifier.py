@@ -9,11 +9,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ob3_reference import read_json, reference_context
 
+from bench.openbadges import DID, LIST_URL, sample_credential
 from shop.openbadges import status_list
 from shop.openbadges.contexts import pinned_loader
 from shop.openbadges.credential import signed
 from shop.openbadges.keys import SigningKey
-from shop.openbadges.timing import DID, LIST_URL, sample_credential
 from shop.openbadges.verifier import Ours, Verdict, check
 
 NOW = dt.datetime(2026, 6, 15, tzinfo=dt.UTC)

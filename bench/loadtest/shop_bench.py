@@ -1,7 +1,7 @@
 """`make shop-bench` (issue #7, item 4): the shop's pages beside the framework's ceiling.
 
 gunicorn with the deployment's settings serves the shop (SQLite, seeded) and, on another port
-with the same settings, a bare Flask route (`shop.loadtest.bare`). wrk (-t2 -c20 -d10s
+with the same settings, a bare Flask route (`bench.loadtest.bare`). wrk (-t2 -c20 -d10s
 --latency; a 2 s run first, not counted) measures, one after the other: the bare route, the
 catalogue (/shop/) and the dashboard (/shop/account) with the session cookie of a candidate who
 signed in through the one-time link, and a public verify page. Each page's requests per second
@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shop.config import PROJECT_ROOT
+from bench import PROJECT_ROOT
 
 from . import machine, seed, stack
 from .cpu import BATCHES, PER_BATCH, WARM_UP, CpuCost, cpu_cost
@@ -121,7 +121,7 @@ def run(settings: Settings) -> Bench:
     cpu: list[CpuCost] = []
     with tempfile.TemporaryDirectory(prefix="cpt-bench-") as temp:
         folder = Path(temp)
-        bare_app = "shop.loadtest.bare:create_app()"
+        bare_app = "bench.loadtest.bare:create_app()"
         with stack.Gunicorn({}, folder / "bare.log", app=bare_app, ready_path="/bare") as bare:
             first = wrk("bare Flask route", bare.url, "/bare", None, settings)
             for kind in settings.databases:
@@ -607,13 +607,13 @@ def markdown(result: Bench, settings: Settings) -> str:
     lines = [
         "# The shop's pages beside the framework's ceiling",
         "",
-        "<!-- Written by `make shop-bench` (python -m shop.loadtest bench): edit the tool, "
+        "<!-- Written by `make shop-bench` (python -m bench.loadtest bench): edit the tool, "
         "not this file. -->",
         "",
         f"Issue #7, item 4. The deployment's settings ({workers}) on 127.0.0.1 serving the "
         "shop (a fresh "
         f"database with {CANDIDATES} seeded candidates) and, with the same settings, a bare "
-        "Flask route returning a small HTML string (`shop/loadtest/bare.py`): the framework's "
+        "Flask route returning a small HTML string (`bench/loadtest/bare.py`): the framework's "
         f"ceiling on this machine. `wrk -t{settings.threads} -c{settings.connections} "
         f"-d{settings.duration}s --latency` against each, one after the other (a "
         f"{WARM_UP_SECONDS} s run first, not counted). Goals: **at least "
@@ -708,7 +708,7 @@ def markdown(result: Bench, settings: Settings) -> str:
         "there too, and so does anything else busy on the machine at the time",
         "",
         "Run it again: `make shop-bench` (installs wrk with apt-get when it is missing), or "
-        "`.venv/bin/python -m shop.loadtest bench [--duration 10] [--connections 20] "
+        "`.venv/bin/python -m bench.loadtest bench [--duration 10] [--connections 20] "
         "[--profile auto|always|never]`. The figures are also in `build/bench/shop.json`.",
         "",
     ]

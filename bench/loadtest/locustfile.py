@@ -1,6 +1,6 @@
-"""The virtual users of `make reliability`, for locust (`locust -f shop/loadtest/locustfile.py`).
+"""The virtual users of `make reliability`, for locust (`locust -f bench/loadtest/locustfile.py`).
 
-Loaded by locust only (it patches the standard library with gevent); `shop.loadtest.reliability`
+Loaded by locust only (it patches the standard library with gevent); `bench.loadtest.reliability`
 runs it and sets its environment:
 
     LOADTEST_DATA     folder with candidates.json, verify_ids.json and site_pages.json (seed.py)
@@ -40,7 +40,9 @@ from typing import Any, cast
 from locust import SequentialTaskSet, between, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from shop.loadtest.mailsink import take_token
+# locust puts this file's folder first on the import path: no module beside it may share a
+# top-level package's name (bench, shop, sitegen), or it would stand in for that package here.
+from bench.loadtest.mailsink import take_token
 
 DATA = Path(os.environ.get("LOADTEST_DATA", "."))
 OUTBOX = Path(os.environ.get("LOADTEST_OUTBOX", "outbox"))

@@ -1,5 +1,5 @@
 """How long signing and verifying take, and how big the status list is:
-`python -m shop.openbadges.timing`.
+`python -m bench.openbadges`.
 
 Not a test: with a key made for the run (never saved), it signs one module credential, built
 in memory as the verify page builds it, `--runs` times (after one warm-up run) and verifies it
@@ -19,11 +19,11 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import status_list
-from .contexts import pinned_loader
-from .credential import Achievement, Holder, signed, unsigned_credential
-from .eddsa import only_proof, verify_proof
-from .keys import SigningKey
+from shop.openbadges import status_list
+from shop.openbadges.contexts import pinned_loader
+from shop.openbadges.credential import Achievement, Holder, signed, unsigned_credential
+from shop.openbadges.eddsa import only_proof, verify_proof
+from shop.openbadges.keys import SigningKey
 
 DID = "did:web:cpt.example.org"
 LIST_URL = "https://cpt.example.org/shop/credentials/status/1"

@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shop.config import PROJECT_ROOT
+from bench import PROJECT_ROOT
 from shop.db import normalise_url
 
 from . import machine, seed, stack
@@ -421,7 +421,7 @@ def report(runs: list[DatabaseRun], settings: Settings, info: dict[str, str]) ->
     lines = [
         "# Reliability: the shop under load",
         "",
-        "<!-- Written by `make reliability` (python -m shop.loadtest reliability): "
+        "<!-- Written by `make reliability` (python -m bench.loadtest reliability): "
         "edit the tool, not this file. -->",
         "",
         "Issue #6. Virtual users (locust, headless) browse the static site, sign in with a "
@@ -476,7 +476,7 @@ def report(runs: list[DatabaseRun], settings: Settings, info: dict[str, str]) ->
         "candidates: each passed one to four modules (a third fully certified), some after a "
         "failure, some in a retake wait; their credentials issued with `issue_credentials`",
         "- the static site: Python's http.server over `build/site`, with keep-alive and a "
-        "backlog of 1024 (`shop/loadtest/static.py`; a stand-in for the production web "
+        "backlog of 1024 (`bench/loadtest/static.py`; a stand-in for the production web "
         "server: its time counts in the figures)",
         "- signing in is real: each virtual user is its own candidate, asks for a link, the shop "
         "mails it through SMTP to a sink on 127.0.0.1 (the harness: aiosmtpd) which keeps the "
@@ -509,7 +509,7 @@ def report(runs: list[DatabaseRun], settings: Settings, info: dict[str, str]) ->
         "```sh",
         "make reliability      # at most about six minutes; rewrites this file",
         "# or choose: databases, steps, seconds per step, candidates, think time",
-        ".venv/bin/python -m shop.loadtest reliability --databases sqlite "
+        ".venv/bin/python -m bench.loadtest reliability --databases sqlite "
         "--steps 10,20,40 --duration 30 --candidates 200 --think 0.2,0.6 --budget 340",
         "```",
         "",

@@ -1,7 +1,7 @@
 """The framework's ceiling: a bare Flask app with one route returning a small HTML string.
 
 Served by `make shop-bench` with the shop's gunicorn settings: `gunicorn ...
-'shop.loadtest.bare:create_app()'`; the shop's pages are measured against it.
+'bench.loadtest.bare:create_app()'`; the shop's pages are measured against it.
 """
 
 from __future__ import annotations

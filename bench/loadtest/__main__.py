@@ -1,4 +1,4 @@
-"""python -m shop.loadtest reliability|bench [options]: see shop/loadtest/__init__.py."""
+"""python -m bench.loadtest reliability|bench [options]: see bench/loadtest/__init__.py."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _think(text: str) -> tuple[float, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shop.loadtest", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     reliability = commands.add_parser(
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.json_out = None if str(args.json) == "none" else args.json.resolve()
         module.run(settings)
         return 0
-    from . import bench as bench_module
+    from . import shop_bench as bench_module
 
     bench_settings = bench_module.Settings(
         duration=args.duration,

@@ -1,4 +1,4 @@
-"""How long each document takes to render: `python -m shop.documents.timing`.
+"""How long each document takes to render: `python -m bench.documents`.
 
 Not a test: it renders every document once to warm up (fonts, templates, the mark), then
 `--runs` more times (10 by default) and prints the median milliseconds of each, the site's KWA
@@ -20,11 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shop.config import PROJECT_ROOT
+from bench import PROJECT_ROOT
+from shop.documents import render
 from shop.domain.program import Program, load_program
 from shop.models import Attempt, Candidate, Credential, Order, OrderItem
-
-from . import render
 
 SAMPLE_URL = "https://cpt.example.org/shop/verify/7KQ2-9XDM-4HTV-PA3R-7"
 _AT = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""python -m shop.loadtest.static --directory DIR PORT: the built site over Python's http.server.
+"""python -m bench.loadtest.static --directory DIR PORT: the built site over Python's http.server.
 
 `python -m http.server` as it is would measure itself rather than the load: it listens with a
 backlog of 5 connections (under load, connections wait for a SYN retry: a whole second) and
@@ -29,7 +29,7 @@ class Server(ThreadingHTTPServer):
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m shop.loadtest.static")
+    parser = argparse.ArgumentParser(prog="python -m bench.loadtest.static")
     parser.add_argument("--directory", required=True)
     parser.add_argument("port", type=int)
     args = parser.parse_args(argv)

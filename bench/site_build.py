@@ -1,6 +1,6 @@
 """`make bench`: our build against Hugo, Pelican and MkDocs on one synthetic corpus.
 
-Each tool builds the same Markdown files (`python -m sitegen corpus`) with an equivalent minimal
+Each tool builds the same Markdown files (`python -m bench.corpus`) with an equivalent minimal
 template: one HTML page per file and one list of all pages. Every build is a fresh process,
 timed from start to exit; the tools take turns, so a busy machine slows them all alike. It
 installs nothing: `make bench` provides Hugo (Debian) and a venv with Pelican and MkDocs.
@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import DEFAULT_CONTENT, TEMPLATES
-from .corpus import page_path, write_corpus
-from .render import EXTENSIONS as OUR_EXTENSIONS
+from bench import PROJECT_ROOT as ROOT
+from bench.corpus import page_path, write_corpus
+from sitegen import TEMPLATES
+from sitegen.render import EXTENSIONS as OUR_EXTENSIONS
 
-ROOT = DEFAULT_CONTENT.parent
 BENCH = ROOT / "build" / "bench"
 VENV_BIN = BENCH / "venv" / "bin"
 RESULTS = BENCH / "results.json"
-DOCUMENTS = BENCH / "documents.json"  # written by shop.documents.timing (make bench)
+DOCUMENTS = BENCH / "documents.json"  # written by bench.documents (make bench)
 REPORT = ROOT / "docs" / "performance.md"
 SIZES = (200, 1_000, 5_000)
 RUNS = {200: 5, 1_000: 5, 5_000: 3}
@@ -420,8 +420,8 @@ def _same_as_clean(corpus: Path, pages: int, out: Path) -> bool:
 
 def _markdown_alone(corpus: Path) -> float:
     """CPU seconds per page to convert the corpus's Markdown with our renderer, one process."""
-    from .content import load_plain_site
-    from .render import BodyRenderer
+    from sitegen.content import load_plain_site
+    from sitegen.render import BodyRenderer
 
     sources = [page.source for page in load_plain_site(corpus).pages]
     renderer = BodyRenderer(None)
@@ -436,7 +436,7 @@ def _stock_markdown_alone(corpus: Path) -> float:
     no heading ids) and nothing else: what any build that converts with it pays, at the least."""
     import markdown
 
-    from .content import load_plain_site
+    from sitegen.content import load_plain_site
 
     bodies = [page.source.body for page in load_plain_site(corpus).pages]
     md = markdown.Markdown()
@@ -600,12 +600,12 @@ def _floor(results: dict[str, Any], hugo: float) -> list[str]:
 
 
 def _documents(figures: dict[str, Any] | None) -> list[str]:
-    """The PDF documents' timings, from `python -m shop.documents.timing --json` (make bench)."""
+    """The PDF documents' timings, from `python -m bench.documents --json` (make bench)."""
     lines = ["## Documents", ""]
     if not figures:
         return [*lines, f"Not measured in this run ({DOCUMENTS.name} was missing).", ""]
     lines += [
-        f"`python -m shop.documents.timing`, run by `make bench` just before the builds "
+        f"`python -m bench.documents`, run by `make bench` just before the builds "
         f"(measured {figures['date']}): each "
         f"document rendered once to warm up, then {figures['runs']} times; the median wall "
         "time of one render (WeasyPrint, fonts and templates loaded, no cache). The KWA "
@@ -646,7 +646,7 @@ def _report(results: dict[str, Any]) -> str:
     lines = [
         "# Build performance",
         "",
-        "Written by `make bench` (`python -m sitegen.bench`); do not edit by hand.",
+        "Written by `make bench` (`python -m bench.site_build`); do not edit by hand.",
         "",
         f"Measured {results['date']} on {machine['cpus']} CPUs ({machine['cpu']}), "
         f"{machine['memory_mb']:,} MB of memory, Python {machine['python']}, {machine['system']}. "
@@ -658,7 +658,7 @@ def _report(results: dict[str, Any]) -> str:
         "",
         "## Results",
         "",
-        "Each tool builds the same synthetic corpus (`python -m sitegen corpus --pages N`): "
+        "Each tool builds the same synthetic corpus (`python -m bench.corpus --pages N`): "
         "module- and KWA-style Markdown pages with YAML front matter, headings, lists, a table "
         "and internal links, into one HTML page per file with an equivalent minimal template, "
         "plus one list of all pages. Wall time runs from process start to exit; median of "
@@ -719,7 +719,7 @@ def _report(results: dict[str, Any]) -> str:
         "## Reproduce",
         "",
         "```sh",
-        ".venv/bin/python -m sitegen corpus --pages 5000 --out /tmp/corpus",
+        ".venv/bin/python -m bench.corpus --pages 5000 --out /tmp/corpus",
         ".venv/bin/python -m sitegen build --content /tmp/corpus --out /tmp/site --no-search",
         "make bench   # the documents, then every tool at every size: about thirteen minutes",
         "```",

@@ -1,13 +1,16 @@
-"""A deterministic synthetic content folder for benchmarks: `python -m sitegen corpus`.
+"""A deterministic synthetic content folder for benchmarks:
+`python -m bench.corpus --pages N --out DIR`.
 
 Module- and KWA-style pages with plain YAML front matter (a title and a description),
 headings, lists, a table and internal links, under `pages/`, so our generator builds it as a
-plain site (see `sitegen.pages`) and Hugo, Pelican or MkDocs read the same files.
+plain site (see `sitegen.content.load_plain_site`) and Hugo, Pelican or MkDocs read the same files.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 KWAS_PER_MODULE = 9  # so every tenth page is a module page, as in the real site's proportions
@@ -108,3 +111,16 @@ def _sentence(rng: random.Random, count: int) -> str:
 
 def _paragraph(rng: random.Random, sentences: int) -> str:
     return " ".join(_sentence(rng, rng.randint(8, 18)) for _ in range(sentences))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.corpus", description=__doc__)
+    parser.add_argument("--pages", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    written = write_corpus(args.pages, args.out)
+    print(f"wrote {len(written)} pages under {args.out / 'pages'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -31,8 +31,8 @@ from types import TracebackType
 import psutil
 import sqlalchemy as sa
 
+from bench import PROJECT_ROOT
 from shop import migrate
-from shop.config import PROJECT_ROOT
 from shop.db import normalise_url
 
 HOST = "127.0.0.1"
@@ -192,11 +192,16 @@ class _Process:
 
 
 def base_env() -> dict[str, str]:
-    """This environment without anything that would point the shop elsewhere."""
+    """This environment without anything that would point the shop elsewhere, and with the
+    checkout on the import path: `bench` is not installed, and locust and gunicorn start from
+    scripts in the venv, which put only their own folder there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "STRIPE_"))}
     for key in ("DATABASE_URL", "SHOP_URL", "SITE_URL", "REDIS_URL", "SHOP_ENV", "SECRET_KEY"):
         env.pop(key, None)
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
+    )
     return env
 
 
@@ -215,7 +220,7 @@ class FakeStripeProcess(_Process):
 
 class StaticSite(_Process):
     """Python's http.server over the built site, with keep-alive and a real backlog (see
-    shop.loadtest.static): a stand-in for the production web server."""
+    bench.loadtest.static): a stand-in for the production web server."""
 
     def __init__(self, root: Path, log: Path) -> None:
         self.root = root
@@ -227,7 +232,7 @@ class StaticSite(_Process):
         argv = [
             sys.executable,
             "-m",
-            "shop.loadtest.static",
+            "bench.loadtest.static",
             "--directory",
             str(self.root),
             str(self.port),
