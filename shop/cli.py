@@ -169,3 +169,7 @@ def init_app(app: Flask) -> None:
 
     for group in (staff_cli, orders_cli, credentials_cli):
         app.cli.add_command(group)
+
+    from .organisation_cli import orgs_cli
+
+    app.cli.add_command(orgs_cli)

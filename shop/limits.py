@@ -13,6 +13,10 @@ request, so a test can lower them on a running app:
     RESULTS_API_RATE_LIMIT
                        posting results (POST /shop/api/results), signed or not: a caller
                        guessing signatures is slowed down as much as one sending too often
+    ORG_VERIFY_RATE_LIMIT
+                       bulk verifications per organisation (the page's POST and the API
+                       together), counted per organisation, not per address; an API request
+                       without a valid key counts against its address
 
 Past a limit the answer is 429 with a Retry-After header: a page, or JSON for the JSON-LD route
 and the results API.
@@ -37,17 +41,18 @@ DEFAULTS = {
     "VERIFY_RATE_LIMIT": "30 per minute",
     "SIGNIN_RATE_LIMIT": "10 per hour",
     "RESULTS_API_RATE_LIMIT": "60 per minute",
+    "ORG_VERIFY_RATE_LIMIT": "30 per hour",
     "RATELIMIT_KEY_PREFIX": "cpt-shop",
 }
 # Endpoints that answer in JSON, so their 429 does too.
-JSON_ENDPOINTS = frozenset({"verify.credential_json", "api.post_results"})
+JSON_ENDPOINTS = frozenset({"verify.credential_json", "api.post_results", "org_api.api_verify"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def init_app(app: Flask) -> None:
     """Give `app` its own limiter (its own storage), with the verify, sign-in and results API
     limits."""
-    from .web import api, signin, verify
+    from .web import api, organisation, signin, verify
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
@@ -67,6 +72,13 @@ def init_app(app: Flask) -> None:
         exempt_when=lambda: request.endpoint != "signin.start",
     )(signin.blueprint)
     limiter.limit(_results_api_limit)(api.blueprint)
+    for blueprint in (organisation.blueprint, organisation.api_blueprint):
+        limiter.shared_limit(
+            _org_verify_limit,
+            scope="org-verify",
+            key_func=organisation.rate_limit_key,
+            exempt_when=lambda: request.endpoint not in organisation.VERIFY_ENDPOINTS,
+        )(blueprint)
     limiter.init_app(app)
     app.extensions["shop.limiter"] = limiter
     app.register_error_handler(429, _too_many_requests)
@@ -88,6 +100,10 @@ def _signin_limit() -> str:
 
 def _results_api_limit() -> str:
     return str(current_app.config["RESULTS_API_RATE_LIMIT"])
+
+
+def _org_verify_limit() -> str:
+    return str(current_app.config["ORG_VERIFY_RATE_LIMIT"])
 
 
 def _too_many_requests(error: TooManyRequests) -> Response:

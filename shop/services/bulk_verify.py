@@ -106,7 +106,7 @@ NOTES = {
 def parse_csv(data: bytes) -> list[Query]:
     """The queries of a CSV file whose header names an id column (and optionally name, email)."""
     text = _decoded(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None:
