@@ -47,6 +47,7 @@ DEFAULTS = {
 # Endpoints that answer in JSON, so their 429 does too.
 JSON_ENDPOINTS = frozenset({"verify.credential_json", "api.post_results", "org_api.api_verify"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+ORG_VERIFY_ENDPOINTS = frozenset({"org.verify", "org_api.api_verify"})
 
 
 def init_app(app: Flask) -> None:
@@ -76,8 +77,8 @@ def init_app(app: Flask) -> None:
         limiter.shared_limit(
             _org_verify_limit,
             scope="org-verify",
-            key_func=organisation.rate_limit_key,
-            exempt_when=lambda: request.endpoint not in organisation.VERIFY_ENDPOINTS,
+            key_func=_org_key,
+            exempt_when=lambda: request.endpoint not in ORG_VERIFY_ENDPOINTS,
         )(blueprint)
     limiter.init_app(app)
     app.extensions["shop.limiter"] = limiter
@@ -102,21 +103,27 @@ def _results_api_limit() -> str:
     return str(current_app.config["RESULTS_API_RATE_LIMIT"])
 
 
+def _org_key() -> str:
+    from .web.organisation import rate_limit_key
+
+    return rate_limit_key()
+
+
 def _org_verify_limit() -> str:
     return str(current_app.config["ORG_VERIFY_RATE_LIMIT"])
 
 
 def _too_many_requests(error: TooManyRequests) -> Response:
     wait = _seconds_to_wait()
+    # The organisation's count when it was one (a member, or a valid key), else the address's.
+    for_organisation = request.endpoint in ORG_VERIFY_ENDPOINTS and _org_key().startswith("org:")
+    who = "your organisation" if for_organisation else "your address"
     response: Response
     if request.endpoint in JSON_ENDPOINTS:
-        response = jsonify(
-            error=f"Too many requests from your address: try again in {wait} seconds."
-        )
+        response = jsonify(error=f"Too many requests from {who}: try again in {wait} seconds.")
     else:
-        response = Response(
-            render_template("shop/too_many_requests.html", wait=wait), mimetype="text/html"
-        )
+        page = render_template("shop/too_many_requests.html", wait=wait, who=who)
+        response = Response(page, mimetype="text/html")
     response.status_code = 429
     response.headers["Retry-After"] = str(wait)
     return response

@@ -264,8 +264,6 @@ def salt_key() -> bytes:
 
 # -- rate limits (shop.limits) -----------------------------------------------------------------
 
-VERIFY_ENDPOINTS = frozenset({"org.verify", "org_api.api_verify"})
-
 
 def rate_limit_key() -> str:
     """Whose count a bulk verification adds to: its organisation's (the one in the URL, or the
