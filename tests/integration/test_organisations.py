@@ -279,29 +279,51 @@ def test_the_orgs_commands_create_list_add_and_remove_members(
 # -- isolation ----------------------------------------------------------------------------------
 
 
-def org_b_requests(world: World) -> list[tuple[str, str, dict[str, str]]]:
-    """Every route of an organisation, aimed at B's objects."""
-    b = world.b
-    return [
-        ("GET", f"/shop/org/{b}/", {}),
-        ("POST", f"/shop/org/{b}/members", {"email": "mallory@acme.example"}),
-        ("POST", f"/shop/org/{b}/members/{world.b_member_id}/remove", {}),
-        ("POST", f"/shop/org/{b}/keys", {}),
-        ("POST", f"/shop/org/{b}/keys/{world.b_key_id}/revoke", {}),
-        ("POST", f"/shop/org/{b}/verify", {"ids": world.ana_id}),
-        # B's objects through A's own pages:
-        ("POST", f"/shop/org/{world.a}/members/{world.b_member_id}/remove", {}),
-        ("POST", f"/shop/org/{world.a}/keys/{world.b_key_id}/revoke", {}),
-    ]
+# Every route of an organisation, aimed at B's objects: (endpoint, method, URL, form).
+B_REQUESTS = [
+    ("org.organisation", "GET", "/shop/org/{b}/", {}),
+    ("org.add_member", "POST", "/shop/org/{b}/members", {"email": "mallory@acme.example"}),
+    ("org.remove_member", "POST", "/shop/org/{b}/members/{b_member}/remove", {}),
+    ("org.create_key", "POST", "/shop/org/{b}/keys", {}),
+    ("org.revoke_key", "POST", "/shop/org/{b}/keys/{b_key}/revoke", {}),
+    ("org.verify", "POST", "/shop/org/{b}/verify", {"ids": "{ana}"}),
+    # B's objects through A's own pages:
+    ("org.remove_member", "POST", "/shop/org/{a}/members/{b_member}/remove", {}),
+    ("org.revoke_key", "POST", "/shop/org/{a}/keys/{b_key}/revoke", {}),
+]
 
 
-@pytest.mark.parametrize("index", range(8))
+def _filled(text: str, world: World) -> str:
+    return text.format(
+        a=world.a, b=world.b, b_member=world.b_member_id, b_key=world.b_key_id, ana=world.ana_id
+    )
+
+
+def test_the_isolation_table_names_every_route_of_an_organisation(app: Flask) -> None:
+    organisation_routes = {
+        rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("org.")
+    }
+    # org.home lists one's own organisations: it names no organisation to aim at.
+    assert {endpoint for endpoint, *_ in B_REQUESTS} == organisation_routes - {"org.home"}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "url", "form"),
+    B_REQUESTS,
+    ids=[f"{method} {url}" for _, method, url, _ in B_REQUESTS],
+)
 def test_a_member_of_a_gets_404_on_every_page_and_object_of_b(
-    app: Flask, client: FlaskClient, world: World, index: int
+    app: Flask,
+    client: FlaskClient,
+    world: World,
+    endpoint: str,
+    method: str,
+    url: str,
+    form: dict[str, str],
 ) -> None:
-    method, url, data = org_b_requests(world)[index]
     sign_in_member(client, "alice@acme.example")
-    response = client.open(url, method=method, data=data)
+    data = {name: _filled(value, world) for name, value in form.items()}
+    response = client.open(_filled(url, world), method=method, data=data)
     assert response.status_code == 404
     with database(app) as session:
         b = organisations.by_public_id(session, world.b)
