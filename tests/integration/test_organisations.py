@@ -622,3 +622,40 @@ def test_the_api_answers_the_same_rows_as_the_csv(
     assert (rows[0]["name_matches"], rows[0]["email_matches"]) == (True, True)
     assert rows[1]["result"] == "not an id"
     assert "ana.private" not in json.dumps(answer.get_json())
+
+
+def test_two_members_removing_each_other_at_once_leave_one_member(app: Flask, world: World) -> None:
+    """The removal locks the organisation's members (PostgreSQL: FOR UPDATE; SQLite: its write
+    lock), so the second sees one member left and is refused."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def remove(email: str) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                with db.transaction() as session:
+                    b = organisations.by_public_id(session, world.b)
+                    assert b is not None
+                    organisations.remove_member(session, b, email)
+                outcomes.append("removed")
+            except organisations.OrganisationError as error:
+                outcomes.append(str(error))
+
+    threads = [
+        threading.Thread(target=remove, args=(email,))
+        for email in ("bob@bolt.example", "bea@bolt.example")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(o.split(" is ")[0] if o != "removed" else o for o in outcomes) in (
+        ["bea@bolt.example", "removed"],
+        ["bob@bolt.example", "removed"],
+    )
+    with database(app) as session:
+        b = organisations.by_public_id(session, world.b)
+        assert b is not None and len(b.members) == 1
