@@ -57,7 +57,7 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## time the site build against Hugo, Pelican and MkDocs, and the documents (docs/performance.md)
+bench: install ## time the site build against Hugo, Pelican and MkDocs, the documents, signing credentials and a 5,000-row bulk verification (docs/performance.md)
 	@command -v hugo >/dev/null || { echo "installing Debian package: hugo"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null; }
 	@# Pelican and MkDocs in a venv of their own, apart from the project's dependencies.
@@ -68,6 +68,8 @@ bench: install ## time the site build against Hugo, Pelican and MkDocs, and the 
 		build/bench/venv/bin/python -m pip install --quiet pelican mkdocs markdown; }
 	$(BIN)/python -m bench.documents --batch 1000 --json build/bench/documents.json
 	$(BIN)/python -m bench.site_build
+	$(BIN)/python -m bench.openbadges
+	$(BIN)/python -m bench.loadtest.orgverify
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

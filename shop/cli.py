@@ -171,3 +171,7 @@ def init_app(app: Flask) -> None:
     add_commands(credentials_cli)
     for group in (staff_cli, orders_cli, credentials_cli):
         app.cli.add_command(group)
+
+    from .organisation_cli import orgs_cli
+
+    app.cli.add_command(orgs_cli)

@@ -13,6 +13,10 @@ request, so a test can lower them on a running app:
     RESULTS_API_RATE_LIMIT
                        posting results (POST /shop/api/results), signed or not: a caller
                        guessing signatures is slowed down as much as one sending too often
+    ORG_VERIFY_RATE_LIMIT
+                       bulk verifications per organisation (the page's POST and the API
+                       together), counted per organisation, not per address; an API request
+                       without a valid key counts against its address
 
 Past a limit the answer is 429 with a Retry-After header: a page, or JSON for the JSON-LD route
 and the results API.
@@ -37,17 +41,19 @@ DEFAULTS = {
     "VERIFY_RATE_LIMIT": "30 per minute",
     "SIGNIN_RATE_LIMIT": "10 per hour",
     "RESULTS_API_RATE_LIMIT": "60 per minute",
+    "ORG_VERIFY_RATE_LIMIT": "30 per hour",
     "RATELIMIT_KEY_PREFIX": "cpt-shop",
 }
 # Endpoints that answer in JSON, so their 429 does too.
-JSON_ENDPOINTS = frozenset({"verify.credential_json", "api.post_results"})
+JSON_ENDPOINTS = frozenset({"verify.credential_json", "api.post_results", "org_api.api_verify"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+ORG_VERIFY_ENDPOINTS = frozenset({"org.verify", "org_api.api_verify"})
 
 
 def init_app(app: Flask) -> None:
     """Give `app` its own limiter (its own storage), with the verify, sign-in and results API
     limits."""
-    from .web import api, signin, verify
+    from .web import api, organisation, signin, verify
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
@@ -67,6 +73,13 @@ def init_app(app: Flask) -> None:
         exempt_when=lambda: request.endpoint != "signin.start",
     )(signin.blueprint)
     limiter.limit(_results_api_limit)(api.blueprint)
+    for blueprint in (organisation.blueprint, organisation.api_blueprint):
+        limiter.shared_limit(
+            _org_verify_limit,
+            scope="org-verify",
+            key_func=_org_key,
+            exempt_when=lambda: request.endpoint not in ORG_VERIFY_ENDPOINTS,
+        )(blueprint)
     limiter.init_app(app)
     app.extensions["shop.limiter"] = limiter
     app.register_error_handler(429, _too_many_requests)
@@ -90,17 +103,27 @@ def _results_api_limit() -> str:
     return str(current_app.config["RESULTS_API_RATE_LIMIT"])
 
 
+def _org_key() -> str:
+    from .web.organisation import rate_limit_key
+
+    return rate_limit_key()
+
+
+def _org_verify_limit() -> str:
+    return str(current_app.config["ORG_VERIFY_RATE_LIMIT"])
+
+
 def _too_many_requests(error: TooManyRequests) -> Response:
     wait = _seconds_to_wait()
+    # The organisation's count when it was one (a member, or a valid key), else the address's.
+    for_organisation = request.endpoint in ORG_VERIFY_ENDPOINTS and _org_key().startswith("org:")
+    who = "your organisation" if for_organisation else "your address"
     response: Response
     if request.endpoint in JSON_ENDPOINTS:
-        response = jsonify(
-            error=f"Too many requests from your address: try again in {wait} seconds."
-        )
+        response = jsonify(error=f"Too many requests from {who}: try again in {wait} seconds.")
     else:
-        response = Response(
-            render_template("shop/too_many_requests.html", wait=wait), mimetype="text/html"
-        )
+        page = render_template("shop/too_many_requests.html", wait=wait, who=who)
+        response = Response(page, mimetype="text/html")
     response.status_code = 429
     response.headers["Retry-After"] = str(wait)
     return response

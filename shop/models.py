@@ -316,3 +316,7 @@ class CredentialEvent(Base):
     # Who: the staff member's email address, or the command line's user; "" when the rules
     # issued it as results were recorded (and for events from before actors were kept).
     actor: Mapped[str] = mapped_column(String(320), default="", server_default="")
+
+
+# Organisations live in a module of their own; importing it here registers their tables.
+from . import models_organisations  # noqa: E402, F401

@@ -17,7 +17,19 @@ def refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, admin, api, documents, signin, status_list, store, stripe_webhook, verify
+    from . import (
+        account,
+        admin,
+        api,
+        documents,
+        organisation,
+        organisation_admin,
+        signin,
+        status_list,
+        store,
+        stripe_webhook,
+        verify,
+    )
 
     csrf.init_app(app)
     app.before_request(refuse_nul_characters)
@@ -30,6 +42,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(verify.blueprint)
     app.register_blueprint(status_list.blueprint)
     app.register_blueprint(documents.blueprint)
+    app.register_blueprint(organisation.blueprint)
+    app.register_blueprint(organisation.api_blueprint)
+    app.register_blueprint(organisation_admin.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)
     csrf.exempt(stripe_webhook.blueprint)
+    csrf.exempt(organisation.api_blueprint)  # a bearer key, never a cookie

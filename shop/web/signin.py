@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from email.message import EmailMessage
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField
 from wtforms.validators import DataRequired, Email, Length
 
 from shop import db, mail
 from shop.clock import now
-from shop.services import program, signin
+from shop.services import organisations, program, signin
 
+from .organisation import sign_in_member
 from .session import safe_next, sign_in, sign_out
 
 blueprint = Blueprint("signin", __name__, url_prefix="/shop")
@@ -57,12 +60,25 @@ def start() -> Response | tuple[str, int]:
                 lifetime=dt.timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
                 sender=current_app.config["MAIL_FROM"],
                 program_name=program.current().short_name,
-            )
+            ) or _member_link(session, form.email.data, next_path)
         if message is not None:
             # After the commit, so a link that arrives always works; never waits on SMTP.
             mail.deliver(message)
         return redirect(url_for("signin.sent"))
     return render_template("shop/signin.html", form=form), 400 if form.errors else 200
+
+
+def _member_link(session: Session, email: str, next_path: str) -> EmailMessage | None:
+    """The link of an organisation member who is not a candidate (None: nobody's address)."""
+    return organisations.issue_member_link(
+        session,
+        email,
+        now(),
+        link_for=lambda token: _link(token, next_path),
+        lifetime=dt.timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
+        sender=current_app.config["MAIL_FROM"],
+        program_name=program.current().short_name,
+    )
 
 
 def _link(token: str, next_path: str) -> str:
@@ -88,6 +104,14 @@ def confirm(token: str) -> str | Response | tuple[str, int]:
         return render_template("shop/signin_confirm.html", form=form), 400
     with db.transaction() as session:
         candidate = signin.redeem(session, token, now())
+        member = (
+            None
+            if candidate is not None
+            else organisations.redeem_member_link(session, token, now())
+        )
+    if member is not None:
+        sign_in_member(member)
+        return redirect(safe_next(form.next.data, url_for("org.home")))
     if candidate is None:
         return render_template("shop/signin_expired.html"), 400
     sign_in(candidate)

@@ -47,8 +47,9 @@ from shop.models import (
     Shipment,
     SignInToken,
 )
+from shop.models_organisations import Organisation, OrganisationApiKey, OrganisationMember
 from shop.payments.fake_stripe import FakeStripe
-from shop.services import program
+from shop.services import organisations, program
 from shop.services.credentials import issue_credentials
 
 NOW = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
@@ -62,7 +63,7 @@ PASSES = {
 RESULTS_SECRET = "test-results-secret"
 WEBHOOK_SECRET = "whsec_test_security"
 # Machine-to-machine, authenticated by their own signatures instead of a session.
-CSRF_EXEMPT = frozenset({"api.post_results", "stripe.webhook"})
+CSRF_EXEMPT = frozenset({"api.post_results", "stripe.webhook", "org_api.api_verify"})
 REFUSED_PAGE = "This form was not accepted"
 
 
@@ -218,6 +219,7 @@ class Forms:
         *,
         having: dict[str, str] | None = None,
         fill: dict[str, str] | None = None,
+        answered: tuple[int, ...] = (302, 303),
     ) -> TestResponse:
         form = form_on(client.get(page_url), action, **(having or {}))
         target = form.action or urlsplit(page_url).path
@@ -236,7 +238,7 @@ class Forms:
         self.refused.add(endpoint)
 
         accepted = client.post(target, data=fields)
-        assert accepted.status_code in (302, 303), (endpoint, accepted.status_code)
+        assert accepted.status_code in answered, (endpoint, accepted.status_code)
         self.accepted.add(endpoint)
         return accepted
 
@@ -355,6 +357,31 @@ def test_every_post_route_needs_the_token_of_its_own_form(
         "Ana Lopez-Ortiz"
     )
 
+    # Organisations: staff make one with Ana as its member, add and remove another; Ana adds
+    # and removes a member, makes a key (shown on the page it answers) and revokes it, and
+    # verifies a list of ids (the table is the answer).
+    admin_orgs = "/shop/admin/organisations/"
+    forms.send(
+        staff,
+        admin_orgs,
+        admin_orgs,
+        fill={"name": "Acme", "contact_email": "hr@acme.example", "member": "ana@example.com"},
+    )
+    (acme,) = rows(app, Organisation)
+    staff_org = f"{admin_orgs}{acme.public_id}"
+    forms.send(staff, staff_org, f"{staff_org}/members", fill={"email": "carl@acme.example"})
+    carl = {"email": "carl@acme.example"}
+    forms.send(staff, staff_org, f"{staff_org}/members/remove", having=carl)
+    org = f"/shop/org/{acme.public_id}/"
+    forms.send(browser, org, f"{org}members", fill={"email": "dee@acme.example"})
+    (dee,) = rows(app, OrganisationMember, OrganisationMember.email == "dee@acme.example")
+    forms.send(browser, org, f"{org}members/{dee.id}/remove")
+    forms.send(browser, org, f"{org}keys", answered=(200,))
+    (key,) = rows(app, OrganisationApiKey)
+    forms.send(browser, org, f"{org}keys/{key.id}/revoke")
+    assert rows(app, OrganisationApiKey)[0].revoked_at is not None
+    forms.send(browser, org, f"{org}verify", fill={"ids": safety}, answered=(200,))
+
     # Signing out, from the form on every signed-in page.
     out = forms.send(browser, "/shop/account", "/shop/signout")
     assert out.location == "/shop/signin"
@@ -437,6 +464,7 @@ class World:
     refunded: str
     pending: str
     token: str  # an unused sign-in link of Ana's
+    org: str = ""  # one of the two organisations Ana is a member of
 
 
 def add_order(session: Session, candidate_id: int, public_id: str, status: OrderStatus) -> Order:
@@ -498,6 +526,10 @@ def world(app: Flask) -> World:
         pending = add_order(session, ana.id, "ord_security_pending", OrderStatus.PENDING)
         verify_ids = tuple(c.verify_id for c in rows_of(session, ana.id))
         ids = (ana.id, ben.id, sam.id)
+        acme, _ = (
+            organisations.create(session, name, "hr@example.com", ana.email, by="sam", now=NOW)
+            for name in ("Acme", "Bolt")
+        )
     return World(
         *ids,
         verify_ids=verify_ids,
@@ -506,6 +538,7 @@ def world(app: Flask) -> World:
         refunded=refunded.public_id,
         pending=pending.public_id,
         token=add_token(app, ids[0]),
+        org=acme.public_id,
     )
 
 
@@ -540,6 +573,10 @@ def get_urls(world: World) -> dict[str, list[str]]:
         "verify.credential_json": [f"/shop/verify/{safety}.json"],
         "status_list.status_list": ["/shop/credentials/status/1"],
         "static": ["/static/css/site.css"],
+        "org.home": ["/shop/org/"],
+        "org.organisation": [f"/shop/org/{world.org}/"],
+        "org_admin.list_page": ["/shop/admin/organisations/"],
+        "org_admin.organisation": [f"/shop/admin/organisations/{world.org}"],
     }
 
 
@@ -668,6 +705,10 @@ ACCESS = {
     "verify.credential_json": PUBLIC,
     "status_list.status_list": PUBLIC,
     "static": PUBLIC,
+    "org.home": PERSONAL,  # the organisations one is a member of: none, for most
+    "org.organisation": OWN,  # its members only (Ana, here)
+    "org_admin.list_page": STAFF,
+    "org_admin.organisation": STAFF,
 }
 # role -> kind -> the status expected; "sign in" is a 302 to the sign-in page coming back here.
 EXPECTED = {

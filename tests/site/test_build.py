@@ -30,6 +30,7 @@ def test_the_freeze_writes_every_page_document_and_feed(built_site: BuildResult)
         "index.html", "404.html", "robots.txt", "sitemap.xml", "blog/feed.xml", "_headers",
         "about/index.html", "assessments/index.html", "policies/index.html",
         "credentials/index.html", "employers/index.html", "faq/index.html",
+        "organisations/index.html",
         "modules/index.html", "blog/index.html", "search/index.html",
         "documents/kwa-all.pdf", "static/css/site.css", "static/css/print.css",
         "pagefind/pagefind-entry.json", "pagefind/pagefind-ui.js",
@@ -42,8 +43,8 @@ def test_the_freeze_writes_every_page_document_and_feed(built_site: BuildResult)
     html = {f for f in files if f.endswith(".html")}
     kwa_count = sum(len(m.kwas) for m in PROGRAM.modules)
     posts = len(list((ROOT / "content" / "blog").glob("*.md")))
-    # home, 6 pages, modules index, modules, KWAs, blog index, posts, search, 404
-    assert len(html) == 1 + 6 + 1 + len(PROGRAM.modules) + kwa_count + 1 + posts + 1 + 1
+    # home, 7 pages, modules index, modules, KWAs, blog index, posts, search, 404
+    assert len(html) == 1 + 7 + 1 + len(PROGRAM.modules) + kwa_count + 1 + posts + 1 + 1
     assert built_site.pages == len(html) - 1  # every page but 404.html
 
 
