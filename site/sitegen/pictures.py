@@ -1,0 +1,74 @@
+"""The geometry of the site's pictures, from the program's numbers: templates draw the SVG.
+
+Every length here is in the units of the pictures' viewBox (WIDTH wide); nothing about the
+program is written down in this module, so other waits or another window draw other pictures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WIDTH = 480
+MARGIN = 24  # room at each end for a marker's label
+SHORTEST = 72  # the narrowest segment: its label ("15 days") must fit inside it
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One wait of the retake timeline: the failed attempt it follows and the days it lasts."""
+
+    failure: int  # 1 for the wait after the first failed attempt
+    days: int
+    x: float
+    width: float
+    repeats: bool  # the last wait, which applies again after every later failure
+
+    @property
+    def middle(self) -> float:
+        return self.x + self.width / 2
+
+    @property
+    def end(self) -> float:
+        return self.x + self.width
+
+
+def retake_segments(waits: tuple[int, ...]) -> list[Segment]:
+    """The waits after each failure, then the last one once more for every later failure.
+
+    Widths grow with the days, so 60 days looks longer than 15; each is at least SHORTEST
+    while that many fit, else an equal share.
+    """
+    days = [*waits, waits[-1]]
+    span = WIDTH - 2 * MARGIN
+    floor = min(SHORTEST, span / len(days))
+    spare = span - floor * len(days)
+    total = sum(days)
+    segments = []
+    x = float(MARGIN)
+    for number, length in enumerate(days, 1):
+        width = floor + spare * length / total
+        segments.append(Segment(number, length, round(x, 1), round(width, 1), number > len(waits)))
+        x += width
+    return segments
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A pass inside the certification window, numbered in the order of the required modules."""
+
+    number: int
+    x: float
+
+
+def window_markers(count: int) -> list[Marker]:
+    """Passes spread through the window: the first opens it, the last comes before it closes."""
+    span = WIDTH - 2 * MARGIN
+    return [Marker(n + 1, round(MARGIN + span * n / count, 1)) for n in range(count)]
+
+
+TEMPLATE_GLOBALS = {
+    "picture_width": WIDTH,
+    "picture_margin": MARGIN,
+    "retake_segments": retake_segments,
+    "window_markers": window_markers,
+}
