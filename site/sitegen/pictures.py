@@ -6,6 +6,8 @@ program is written down in this module, so other waits or another window draw ot
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 WIDTH = 480
@@ -66,9 +68,59 @@ def window_markers(count: int) -> list[Marker]:
     return [Marker(n + 1, round(MARGIN + span * n / count, 1)) for n in range(count)]
 
 
+@dataclass(frozen=True, slots=True)
+class DayMark:
+    """A labelled day on a candidate's window bar."""
+
+    label: str
+    day: dt.date
+    x: float
+    inside: bool  # on or before the closing day (a day after it is drawn at the bar's end)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowBar:
+    """A candidate's own window: from its first counting pass to its last day, with today."""
+
+    opens_on: dt.date
+    closes_on: dt.date
+    today: DayMark
+    passes: tuple[DayMark, ...]
+    next_dates: tuple[DayMark, ...]  # the first day each missing module may be sat
+
+    @property
+    def end(self) -> float:
+        return WIDTH - MARGIN
+
+
+def window_bar(
+    opens_on: dt.date,
+    closes_on: dt.date,
+    today: dt.date,
+    passes: Sequence[tuple[str, dt.date]],
+    next_dates: Sequence[tuple[str, dt.date]],
+) -> WindowBar:
+    """Days placed along the bar in proportion to the calendar, clamped to its two ends."""
+    days = max((closes_on - opens_on).days, 1)
+    span = WIDTH - 2 * MARGIN
+
+    def mark(label: str, day: dt.date) -> DayMark:
+        share = min(max((day - opens_on).days / days, 0.0), 1.0)
+        return DayMark(label, day, round(MARGIN + span * share, 1), day <= closes_on)
+
+    return WindowBar(
+        opens_on,
+        closes_on,
+        mark("Today", today),
+        tuple(mark(label, day) for label, day in passes),
+        tuple(mark(label, day) for label, day in next_dates),
+    )
+
+
 TEMPLATE_GLOBALS = {
     "picture_width": WIDTH,
     "picture_margin": MARGIN,
     "retake_segments": retake_segments,
     "window_markers": window_markers,
+    "window_bar": window_bar,
 }

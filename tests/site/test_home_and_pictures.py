@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from html.parser import HTMLParser
@@ -10,7 +11,14 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from sitegen.pictures import MARGIN, SHORTEST, WIDTH, retake_segments, window_markers
+from sitegen.pictures import (
+    MARGIN,
+    SHORTEST,
+    WIDTH,
+    retake_segments,
+    window_bar,
+    window_markers,
+)
 
 PROGRAM_ORDER = ["safety", "quality", "processes", "maintenance", "green"]
 
@@ -209,3 +217,22 @@ def test_the_window_markers_start_at_the_window_and_stay_inside_it(count: int) -
     assert [m.number for m in markers] == list(range(1, count + 1))
     assert markers[0].x == MARGIN
     assert all(MARGIN <= m.x < WIDTH - MARGIN for m in markers)
+
+
+@pytest.mark.parametrize(
+    ("day", "x", "inside"),
+    [
+        (dt.date(2025, 2, 1), MARGIN, True),  # before the window: at its start
+        (dt.date(2025, 3, 1), MARGIN, True),
+        (dt.date(2026, 3, 1), MARGIN + (WIDTH - 2 * MARGIN) * 365 / 730, True),
+        (dt.date(2027, 3, 1), WIDTH - MARGIN, True),  # the closing day is still inside
+        (dt.date(2027, 3, 2), WIDTH - MARGIN, False),  # after it: at the end, and said late
+    ],
+)
+def test_a_day_on_the_window_bar_sits_in_proportion_and_within_its_ends(
+    day: dt.date, x: float, inside: bool
+) -> None:
+    bar = window_bar(dt.date(2025, 3, 1), dt.date(2027, 3, 1), day, [("1", day)], [])
+    assert bar.today.x == pytest.approx(x, abs=0.1)
+    assert bar.passes[0].x == bar.today.x
+    assert bar.today.inside is inside
