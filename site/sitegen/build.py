@@ -366,7 +366,7 @@ class _Run:
             view = self.kind.view(output, lambda source: self.body(source, fresh))
             template = self.env.get_template(view.template)
             text = template.render({**self.kind.context(output), **view.context})
-            data = self._document(text) if view.document else text.encode()
+            data = self._data(view, text)
         except ContentError as error:
             return _Done(index, None, 0, fresh, list(error.problems), None)
         except Exception as error:
@@ -377,6 +377,16 @@ class _Run:
         links, ids = collect(text) if output.file.endswith(".html") else ((), ())
         record, written = _write(self.out_dir, output.file, data, plan.key, self.old, links, ids)
         return _Done(index, record, written, fresh, [], None)
+
+    def _data(self, view: View, text: str) -> bytes:
+        """An output's bytes: its text, or the PDF or the social card the text describes."""
+        if view.document:
+            return self._document(text)
+        if view.image:
+            from .cards import card_png
+
+            return card_png(text)
+        return text.encode()
 
     def _document(self, html: str) -> bytes:
         from .pdf import KWA_STYLESHEETS, PdfCache, html_to_pdf  # slow to import: when needed

@@ -117,7 +117,18 @@ def window_bar(
     )
 
 
+def card_name(path: str) -> str:
+    """The name of a page's social card: / -> index, /modules/safety/ -> modules/safety."""
+    return path.strip("/") or "index"
+
+
+def card_url(path: str) -> str:
+    """The social card of a page's path: /modules/safety/ -> /social/modules/safety.png."""
+    return f"/social/{card_name(path)}.png"
+
+
 TEMPLATE_GLOBALS = {
+    "card_url": card_url,
     "picture_width": WIDTH,
     "picture_margin": MARGIN,
     "retake_segments": retake_segments,

@@ -259,6 +259,7 @@ class View:
     context: dict[str, Any]
     filename: str | None = None  # served with the type a static host guesses from this name
     document: bool = False  # the rendered HTML becomes a PDF
+    image: bool = False  # the rendered text becomes a social card (a PNG, sitegen.cards)
 
 
 class BodyRenderer:
