@@ -477,7 +477,9 @@ def _reported(error: Exception) -> bool:
     # Only a build that rendered a document imported WeasyPrint: only it can hold its error.
     pdf = sys.modules.get(f"{__package__}.pdf")
     document_error = pdf is not None and isinstance(error, pdf.DocumentError)
-    return document_error or isinstance(error, UrlError | jinja2.TemplateError)
+    cards = sys.modules.get(f"{__package__}.cards")  # likewise: imported by a card only
+    card_error = cards is not None and isinstance(error, cards.CardError)
+    return document_error or card_error or isinstance(error, UrlError | jinja2.TemplateError)
 
 
 class _Done(NamedTuple):

@@ -89,3 +89,18 @@ def test_a_card_without_its_three_lines_is_refused_with_what_it_needs(text: str)
 def test_the_same_words_draw_the_same_bytes() -> None:
     text = "CPT module\nSafety\nCertified Production Technician (CPT)"
     assert card_png(text) == card_png(text)
+
+
+def test_a_build_without_the_cards_font_fails_naming_the_font(
+    content_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sitegen import cards
+    from sitegen.build import BuildError, build
+
+    monkeypatch.setattr(cards, "FONTS", tmp_path / "no-fonts")
+    cards._font.cache_clear()
+    try:
+        with pytest.raises(BuildError, match="the social cards need the font .*no-fonts"):
+            build(content_copy, tmp_path / "out", search=False)
+    finally:
+        cards._font.cache_clear()
