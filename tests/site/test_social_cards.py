@@ -100,7 +100,7 @@ def test_a_build_without_the_cards_font_fails_naming_the_font(
     monkeypatch.setattr(cards, "FONTS", tmp_path / "no-fonts")
     cards._font.cache_clear()
     try:
-        with pytest.raises(BuildError, match="the social cards need the font .*no-fonts"):
+        with pytest.raises(BuildError, match=r"the social cards need the font .*no-fonts"):
             build(content_copy, tmp_path / "out", search=False)
     finally:
         cards._font.cache_clear()
