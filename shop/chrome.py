@@ -16,6 +16,7 @@ from werkzeug.routing import Rule
 
 from sitegen.app import STATIC, TEMPLATES
 from sitegen.content import Site, load_site
+from sitegen.pictures import TEMPLATE_GLOBALS as PICTURE_GLOBALS
 from sitegen.render import money, ordinal
 
 # The site's endpoints that its base template links to, with their paths.
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.undefined = jinja2.StrictUndefined
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["ordinal"] = ordinal
+    app.jinja_env.globals.update(PICTURE_GLOBALS)
     for endpoint, path in SITE_RULES.items():
         app.url_map.add(Rule(path, endpoint=endpoint, build_only=True))
     # The site's CSS and images, served by the shop too, so it looks the same on its own host.

@@ -34,6 +34,13 @@ class Progress:
     def certified(self) -> bool:
         return self.certified_on is not None and self.revoked_on is None
 
+    @property
+    def window_opens_on(self) -> date | None:
+        """The earliest counting pass, which opens the window that closes on window_closes_on."""
+        if self.window_closes_on is None:
+            return None
+        return min(p.taken_on for p in self.passes)
+
 
 def progress(history: History, now: date, program: Program) -> Progress:
     """Rule 7: required modules with a counting pass, those without, and when the window closes.

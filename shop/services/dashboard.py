@@ -45,6 +45,7 @@ class Dashboard:
     progress: Progress
     credentials: tuple[Credential, ...]
     unused_authorizations: frozenset[str]
+    today: dt.date  # the day it was drawn for: its pictures mark it
 
 
 def diagnostic_report(module: Module, kwa_scores: dict[str, float]) -> tuple[KwaScore, ...]:
@@ -93,4 +94,5 @@ def dashboard(
         progress=progress(history, today, program),
         credentials=credentials(history, program),
         unused_authorizations=history.unused_authorizations,
+        today=today,
     )

@@ -20,6 +20,7 @@ from . import STATIC as STATIC
 from . import TEMPLATES as TEMPLATES
 from .content import KwaPage, ModulePage, Page, Site, Source, load_site
 from .headers import HEADERS_FILE, headers_file, headers_for
+from .pictures import card_url
 from .render import Body, BodyRenderer, Rendered, View, configure_jinja
 
 
@@ -198,6 +199,36 @@ def _module_document(site: Site, body: Body, module_id: str) -> View:
     return View("documents/kwa.html", {"title": title, "sections": sections}, document=True)
 
 
+def _social_card(site: Site, body: Body, name: str) -> View:
+    url = "/" if name == "index" else f"/{name}/"
+    if url not in page_urls(site):
+        abort(404)
+    kicker, title = card_words(site, url)
+    return View("social/card.txt", {"kicker": kicker, "title": title}, image=True)
+
+
+def card_words(site: Site, url: str) -> tuple[str, str]:
+    """A page's social card: a kicker (what kind of page, or its module) and its title."""
+    program = site.program
+    parts = [p for p in url.strip("/").split("/") if p]
+    if not parts:
+        return program.short_name, program.name
+    if parts[0] == "modules" and len(parts) == 3:
+        return site.modules[parts[1]].title, site.kwas[(parts[1], parts[2])].title
+    if parts[0] == "modules" and len(parts) == 2:
+        return f"{program.short_name} module", site.modules[parts[1]].title
+    if parts[0] == "blog" and len(parts) == 2:
+        post = next(p for p in site.posts if p.slug == parts[1])
+        return f"{program.short_name} news", post.title
+    fixed = {"modules": "The five modules", "blog": "News", "search": "Search"}
+    title = fixed.get(parts[0]) or site.pages[parts[0]].title
+    return program.short_name, title
+
+
+def card_urls(site: Site) -> list[str]:
+    return [card_url(url) for url in page_urls(site)]
+
+
 def _search(site: Site, body: Body) -> View:
     return View("search.html", {})
 
@@ -232,6 +263,7 @@ ROUTES: dict[str, tuple[str, Callable[..., View]]] = {
     "post": ("/blog/<slug>/", _post),
     "feed": ("/blog/feed.xml", _feed),
     "module_document": ("/documents/kwa-<module_id>.pdf", _module_document),
+    "social_card": ("/social/<path:name>.png", _social_card),
     "search": ("/search/", _search),
     "sitemap": ("/sitemap.xml", _sitemap),
     "robots": ("/robots.txt", _robots),
@@ -281,6 +313,10 @@ def _respond(endpoint: str, **params: str) -> Response | str:
             lambda: html_to_pdf(rendered, STATIC, base_url, stylesheets=KWA_STYLESHEETS),
         )
         return Response(pdf, mimetype="application/pdf")
+    if view.image:
+        from .cards import card_png
+
+        return Response(card_png(rendered), mimetype="image/png")
     if view.filename is not None:
         return _typed(rendered, view.filename)
     return rendered

@@ -375,7 +375,7 @@ class _Run:
             view = self.kind.view(output, lambda source: self.body(source, fresh))
             template = self.env.get_template(view.template)
             text = template.render({**self.kind.context(output), **view.context})
-            data = self._document(text) if view.document else text.encode()
+            data = self._data(view, text)
         except ContentError as error:
             return _Done(index, None, 0, fresh, list(error.problems), None)
         except Exception as error:
@@ -386,6 +386,16 @@ class _Run:
         links, ids = collect(text) if output.file.endswith(".html") else ((), ())
         record, written = _write(self.out_dir, output.file, data, plan.key, self.old, links, ids)
         return _Done(index, record, written, fresh, [], None)
+
+    def _data(self, view: View, text: str) -> bytes:
+        """An output's bytes: its text, or the PDF or the social card the text describes."""
+        if view.document:
+            return self._document(text)
+        if view.image:
+            from .cards import card_png
+
+            return card_png(text)
+        return text.encode()
 
     def _document(self, html: str) -> bytes:
         from .pdf import KWA_STYLESHEETS, PdfCache, html_to_pdf  # slow to import: when needed
@@ -484,7 +494,9 @@ def _reported(error: Exception) -> bool:
     # Only a build that rendered a document imported WeasyPrint: only it can hold its error.
     pdf = sys.modules.get(f"{__package__}.pdf")
     document_error = pdf is not None and isinstance(error, pdf.DocumentError)
-    return document_error or isinstance(error, UrlError | jinja2.TemplateError)
+    cards = sys.modules.get(f"{__package__}.cards")  # likewise: imported by a card only
+    card_error = cards is not None and isinstance(error, cards.CardError)
+    return document_error or card_error or isinstance(error, UrlError | jinja2.TemplateError)
 
 
 class _Done(NamedTuple):

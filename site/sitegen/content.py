@@ -58,6 +58,7 @@ class Page:
     source: Source
     nav: int | None = None
     updated: dt.date | None = None  # when it last changed, for the sitemap
+    pictures: tuple[str, ...] = ()  # of PICTURES, drawn after the lead
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ class Post:
 class Site:
     program: Program
     pages: Mapping[str, Page]
-    modules: Mapping[str, ModulePage]
+    modules: Mapping[str, ModulePage]  # in program.toml's order
     kwas: Mapping[tuple[str, str], KwaPage]
     posts: tuple[Post, ...]  # newest first
     root: Path = field(default=Path("content"))
@@ -140,6 +141,17 @@ def _whole_number(value: Any) -> str | None:
     return "a whole number"
 
 
+# The pictures a page may ask for (site/templates/_pictures.html draws them).
+PICTURES = ("certification-window", "retake-waits")
+
+
+def _pictures(value: Any) -> str | None:
+    known = isinstance(value, list) and value and all(v in PICTURES for v in value)
+    if known and len(set(value)) == len(value):
+        return None
+    return f"a list of pictures, each once, of: {', '.join(PICTURES)}"
+
+
 def _date(value: Any) -> str | None:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return None
@@ -153,7 +165,8 @@ class Schema:
 
 
 PAGE_SCHEMA = Schema(
-    {"title": _text, "description": _short_text}, {"nav": _whole_number, "updated": _date}
+    {"title": _text, "description": _short_text},
+    {"nav": _whole_number, "updated": _date, "pictures": _pictures},
 )
 MODULE_SCHEMA = Schema({"description": _short_text}, {"updated": _date})
 KWA_SCHEMA = Schema({"description": _short_text}, {"updated": _date})
@@ -317,7 +330,13 @@ def _load_pages(root: Path, problems: list[ContentProblem]) -> dict[str, Page]:
         if loaded:
             source, v = loaded
             pages[path.stem] = Page(
-                path.stem, v["title"], v["description"], source, v.get("nav"), v.get("updated")
+                path.stem,
+                v["title"],
+                v["description"],
+                source,
+                v.get("nav"),
+                v.get("updated"),
+                tuple(v.get("pictures", ())),
             )
     if "index" not in pages and not any(p.path.name == "index.md" for p in problems):
         problems.append(ContentProblem(root / "index.md", 1, "the home page is missing"))
@@ -342,7 +361,8 @@ def _load_modules(
         path = root / "modules" / f"{module.id}.md"
         if not path.exists():
             problems.append(ContentProblem(path, 1, f"missing page for module {module.id!r}"))
-    return found
+    # In program.toml's order, the program's own, never the files' (which put Green first).
+    return {m.id: found[m.id] for m in program.modules if m.id in found}
 
 
 def _load_kwas(

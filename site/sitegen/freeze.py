@@ -16,6 +16,7 @@ from .app import FILE_ENDPOINTS, create_app, document_urls, page_urls, state
 from .build import BuildError, index_for_search
 from .links import check_links
 from .pdf import DocumentError
+from .pictures import card_name
 
 
 def freeze(
@@ -43,6 +44,8 @@ def freeze(
     def every_url() -> Iterator[str | tuple[str, dict[str, str]]]:
         yield from page_urls(site)
         yield from document_urls(site)
+        # By endpoint too: a card's URL alone does not tell the freezer its route has pages.
+        yield from (("social_card", {"name": card_name(url)}) for url in page_urls(site))
         # Named by endpoint, so the freezer knows each of them has its generator.
         yield from ((endpoint, {}) for endpoint in FILE_ENDPOINTS)
 

@@ -129,6 +129,7 @@ class ProgramSite:
 
         app = self._app
         urls = [*app.page_urls(self.site), *app.document_urls(self.site)]
+        urls += app.card_urls(self.site)
         urls += [self.url_for(endpoint) for endpoint in app.FILE_ENDPOINTS]
         result = []
         for url in urls:

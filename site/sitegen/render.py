@@ -20,6 +20,7 @@ from markdown.util import Registry
 from markupsafe import Markup
 
 from .content import ContentError, ContentProblem, Source
+from .pictures import TEMPLATE_GLOBALS as PICTURE_GLOBALS
 
 # What Markdown produces and content may use; anything else (script, style, iframe,
 # event handlers) is dropped, so a content file cannot inject code into a page.
@@ -62,6 +63,7 @@ def configure_jinja(env: jinja2.Environment) -> None:
     env.filters["ordinal"] = ordinal
     env.filters["prefix_ids"] = prefix_ids
     env.filters["absolute_links"] = absolute_links
+    env.globals.update(PICTURE_GLOBALS)
 
 
 def absolute_links(html: str, page_url: str) -> str:
@@ -257,6 +259,7 @@ class View:
     context: dict[str, Any]
     filename: str | None = None  # served with the type a static host guesses from this name
     document: bool = False  # the rendered HTML becomes a PDF
+    image: bool = False  # the rendered text becomes a social card (a PNG, sitegen.cards)
 
 
 class BodyRenderer:

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -416,3 +416,42 @@ def test_a_declined_card_leaves_the_order_waiting_for_payment_and_says_so(
     expect(page.get_by_role("alert")).to_contain_text("The payment was declined")
     expect(page.get_by_role("button", name="Try again")).to_be_visible()
     expect(page.get_by_text("waiting for the payment to be confirmed")).to_have_count(0)
+
+
+SHOP_PAGES = [
+    ("dashboard", "/shop/account", "Your account"),
+    ("catalogue", "/shop/", "Shop"),
+    ("verify", "/shop/verify", "Verify a credential"),
+]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_shop_pages_wear_the_sites_look_at_both_widths_in_both_schemes(
+    browser: Browser, shop: Shop, scheme: Literal["light", "dark"]
+) -> None:
+    context = browser.new_context(base_url=shop.url, viewport=DESKTOP, color_scheme=scheme)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        sign_in(page, shop, ONE_PASS, "Bao Tran")
+        for name, path, heading in SHOP_PAGES:
+            for viewport in (PHONE, DESKTOP):
+                page.set_viewport_size(viewport)
+                page.goto(path)
+                expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+                # The site's header and footer, with the same menu button on a phone.
+                expect(page.locator(".site-header .brand")).to_be_visible()
+                expect(page.locator(".site-footer")).to_be_visible()
+                menu_button = page.locator(".site-nav summary")
+                if viewport is PHONE:
+                    expect(menu_button).to_be_visible()
+                else:
+                    expect(menu_button).to_be_hidden()
+                target = SCREENSHOTS / scheme / str(viewport["width"]) / f"{name}.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=target, full_page=True)
+                scroll_width = page.evaluate("document.documentElement.scrollWidth")
+                assert scroll_width == viewport["width"], f"{path} ({scheme}): {scroll_width}px"
+                assert_accessible(page)
+    finally:
+        context.close()

@@ -4,13 +4,14 @@ document refused anything by its Content-Security-Policy."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Frame, Locator, Page, expect
 
 from sitegen.headers import DOCUMENT_POLICY, headers_for
 
@@ -40,6 +41,11 @@ PAGE_TYPES = [
 PAGE_IDS = [name for name, _ in PAGE_TYPES]
 WIDTHS = {390: 844, 1280: 800}  # viewport width: height (phone, desktop)
 BLOCKING_IMPACTS = {"serious", "critical"}
+ColorScheme = Literal["light", "dark"]
+SCHEMES: list[ColorScheme] = ["light", "dark"]
+MENU_BUTTON = ".site-nav summary"
+# The pages of the main menu (front matter `nav`); the menu adds modules, news, search, account.
+PROGRAM_NAV = [p for p in (ROOT / "content").glob("*.md") if "\nnav: " in p.read_text("utf-8")]
 
 DOCUMENT_URL = "/documents/kwa-safety.pdf"
 PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chrome's built-in viewer
@@ -147,28 +153,132 @@ def test_a_missing_page_answers_404_with_the_sites_own_not_found_page(page: Page
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize(("name", "path"), PAGE_TYPES, ids=PAGE_IDS)
 def test_each_page_type_fits_the_screen_without_sideways_scrolling(
-    page: Page, name: str, path: str, width: int
+    page: Page, name: str, path: str, width: int, scheme: ColorScheme
 ) -> None:
     page.set_viewport_size({"width": width, "height": WIDTHS[width]})
+    page.emulate_media(color_scheme=scheme)
     open_page(page, path)
-    target = SCREENSHOTS / str(width) / f"{name}.png"
+    target = SCREENSHOTS / scheme / str(width) / f"{name}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=target, full_page=True)
 
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width + 1, f"{path} scrolls sideways at {width}px: {scroll_width}px wide"
+    assert scroll_width == width, f"{path} is {scroll_width}px wide at {width}px ({scheme})"
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize(("name", "path"), PAGE_TYPES, ids=PAGE_IDS)
 def test_each_page_type_has_no_serious_accessibility_violations(
-    page: Page, name: str, path: str
+    page: Page, name: str, path: str, scheme: ColorScheme
 ) -> None:
+    page.emulate_media(color_scheme=scheme)
     open_page(page, path)
     violations = serious_axe_violations(page)
-    assert not violations, f"axe on {path}:\n{describe(violations)}"
+    assert not violations, f"axe on {path} ({scheme}):\n{describe(violations)}"
+
+
+def test_the_dark_scheme_changes_the_pages_colours(page: Page) -> None:
+    background = "getComputedStyle(document.documentElement).backgroundColor"
+    page.goto("/")
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate(background) == "rgb(15, 23, 32)"
+
+
+def menu_link(page: Page) -> Locator:
+    return page.get_by_role("navigation", name="Main").get_by_role("link", name="Policies")
+
+
+def test_on_a_phone_the_menu_opens_and_closes_with_the_mouse(page: Page) -> None:
+    page.set_viewport_size({"width": 390, "height": WIDTHS[390]})
+    page.goto("/modules/")
+    button = page.locator(MENU_BUTTON)
+    expect(button).to_be_visible()
+    expect(menu_link(page)).to_be_hidden()
+
+    button.click()
+    expect(menu_link(page)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    button.click()
+    expect(menu_link(page)).to_be_hidden()
+
+    button.click()
+    menu_link(page).click()
+    expect(page).to_have_url(re.compile(r"/policies/$"))
+
+
+@pytest.mark.parametrize("key", ["Enter", " "], ids=["enter", "space"])
+def test_on_a_phone_the_menu_opens_and_closes_from_the_keyboard(page: Page, key: str) -> None:
+    page.set_viewport_size({"width": 390, "height": WIDTHS[390]})
+    page.goto("/modules/")
+    for _ in range(3):  # the skip link, the brand, then the menu button
+        page.keyboard.press("Tab")
+    expect(page.locator(MENU_BUTTON)).to_be_focused()
+    expect(menu_link(page)).to_be_hidden()
+
+    page.keyboard.press(key)
+    expect(menu_link(page)).to_be_visible()
+    page.keyboard.press(key)
+    expect(menu_link(page)).to_be_hidden()
+
+    page.keyboard.press(key)
+    for _ in range(len(PROGRAM_NAV) + 4):  # into the open menu, link by link
+        if menu_link(page).evaluate("link => link === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/policies/$"))
+
+
+def test_on_a_desktop_every_menu_link_shows_without_a_button(page: Page) -> None:
+    page.set_viewport_size({"width": 1280, "height": WIDTHS[1280]})
+    page.goto("/modules/")
+    expect(page.locator(MENU_BUTTON)).to_be_hidden()
+    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    expect(links).to_have_count(len(PROGRAM_NAV) + 4)
+    for index in range(links.count()):
+        expect(links.nth(index)).to_be_visible()
+    # One row under the name: every link's top is the same.
+    tops = links.evaluate_all("links => links.map(l => Math.round(l.getBoundingClientRect().top))")
+    assert len(set(tops)) == 1, tops
+
+
+@pytest.mark.parametrize(("name", "path"), [("home", "/"), ("content-page", "/policies/")])
+def test_at_1280_px_the_text_keeps_a_readable_measure_while_the_cards_use_the_width(
+    page: Page, name: str, path: str
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": WIDTHS[1280]})
+    page.goto(path)
+    prose = page.locator(".prose").first.bounding_box()
+    main = page.locator("main").bounding_box()
+    assert prose and main
+    assert prose["width"] <= 44 * 16 + 1  # 44rem: about 75 characters a line
+    assert main["width"] >= 1200
+    if name == "home":
+        ways = page.locator(".way").evaluate_all(
+            "items => items.map(i => Math.round(i.getBoundingClientRect().top))"
+        )
+        assert len(ways) == 3 and len(set(ways)) == 1, "the three ways in sit on one row"
+    else:
+        figures = page.locator(".pictures .picture").evaluate_all(
+            "items => items.map(i => Math.round(i.getBoundingClientRect().top))"
+        )
+        assert len(figures) == 2 and len(set(figures)) == 1, "the two pictures sit side by side"
+
+
+def test_printing_the_policies_keeps_the_pictures_in_dark_ink_on_white(page: Page) -> None:
+    page.emulate_media(color_scheme="dark")
+    page.goto("/policies/")
+    page.emulate_media(media="print", color_scheme="dark")
+    label = page.locator(".picture .pic-label").first
+    assert label.evaluate("element => getComputedStyle(element).fill") == "rgb(0, 0, 0)"
+    expect(page.locator(".picture").first).to_be_visible()
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
 
 
 def test_search_results_have_no_serious_accessibility_violations(page: Page) -> None:

@@ -46,8 +46,19 @@ FAQ_HEADER = "---\ntitle: Questions\ndescription: Short answers.\nnav: 7\n---\n"
         pytest.param(
             "---\ntitle: Questions\ndescripton: Short answers.\n---\n",
             "faq.md:3: unknown field 'descripton' "
-            "(expected one of: description, nav, title, updated)",
+            "(expected one of: description, nav, pictures, title, updated)",
             id="misspelt-field",
+        ),
+        pytest.param(
+            "---\ntitle: Questions\ndescription: Short answers.\npictures: [retake-wait]\n---\n",
+            "faq.md:4: field 'pictures': expected a list of pictures, each once, of: "
+            "certification-window, retake-waits, got ['retake-wait']",
+            id="unknown-picture",
+        ),
+        pytest.param(
+            "---\ntitle: Questions\ndescription: Short answers.\npictures: retake-waits\n---\n",
+            "faq.md:4: field 'pictures': expected a list of pictures",
+            id="picture-not-a-list",
         ),
         pytest.param(
             "---\ntitle: Questions\ndescription: [not, text]\n---\n",
