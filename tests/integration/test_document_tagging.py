@@ -1,6 +1,6 @@
 """The shop's documents are tagged PDF/UA-1; the credentials are PDF/A-2b as well.
 
-Each document is rendered from made-up rows (shop.documents.timing's sample: no database),
+Each document is rendered from made-up rows (the sample of bench.documents: no database),
 then read back: the structure tree, /MarkInfo, /Lang, every figure's alternative text, the
 XMP metadata, the output intent and the file identifier, and pdfinfo's word on tagging.
 """
@@ -14,8 +14,8 @@ import pytest
 from pdf_tagging import pdfinfo, tagging
 
 import sitegen.pdf
+from bench import documents as timing
 from shop.config import PROJECT_ROOT
-from shop.documents import timing
 from shop.domain.program import load_program
 from sitegen.app import STATIC
 
