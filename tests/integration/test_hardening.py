@@ -1,0 +1,147 @@
+"""Edges an outside probe found (issue 13): deeply nested webhook bodies, a Stripe that hangs,
+caching of signed-in pages, the APIs' errors and the public JSON's CORS header."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+from factories import add_attempt, add_candidate, sign_in_as
+from flask import Flask
+
+from shop import create_app, db
+from shop.models import StripeEvent
+
+WEBHOOK = "/shop/stripe/webhook"
+WEBHOOK_SECRET = "whsec_test_shop"
+
+
+def sign(body: bytes) -> str:
+    """The Stripe-Signature header Stripe would send with these exact bytes."""
+    timestamp = int(time.time())
+    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def event_nested(depth: int) -> bytes:
+    """A Checkout event whose metadata nests `depth` objects (built as text: json.dumps would
+    overflow the stack as well)."""
+    inner = '{"a": ' * depth + "1" + "}" * depth
+    return (
+        '{"id": "evt_deep", "type": "checkout.session.completed", '
+        f'"data": {{"object": {{"id": "cs_deep", "metadata": {inner}}}}}}}'
+    ).encode()
+
+
+@pytest.fixture
+def webhook_app(app_config: dict[str, Any]) -> Flask:
+    return create_app({**app_config, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET})
+
+
+@pytest.mark.parametrize("depth", [30, 900, 100_000])
+def test_a_signed_webhook_nested_too_deeply_is_refused_and_writes_nothing(
+    webhook_app: Flask, depth: int
+) -> None:
+    body = event_nested(depth)
+    response = webhook_app.test_client().post(
+        WEBHOOK,
+        data=body,
+        headers={"Stripe-Signature": sign(body), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.is_json
+    assert "nested deeper than 32 levels" in response.json["error"]
+    with webhook_app.app_context():
+        assert db.session().query(StripeEvent).count() == 0
+    webhook_app.extensions["db.engine"].dispose()
+
+
+def test_a_signed_webhook_nested_as_deep_as_allowed_is_read(webhook_app: Flask) -> None:
+    # event > data > object > metadata: metadata's values sit at level 4; 27 more reach 31.
+    body = event_nested(27)
+    response = webhook_app.test_client().post(
+        WEBHOOK,
+        data=body,
+        headers={"Stripe-Signature": sign(body), "Content-Type": "application/json"},
+    )
+    # Read, then refused for what it holds (metadata of strings), not for its depth.
+    assert response.status_code == 400
+    assert "nested deeper" not in response.json["error"]
+    assert "metadata is not an object of strings" in response.json["error"]
+    webhook_app.extensions["db.engine"].dispose()
+
+
+# -- a Stripe that hangs --------------------------------------------------------------------------
+
+
+class HangingServer:
+    """A real TCP server on 127.0.0.1 that accepts every connection and never answers."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)  # so that the accepting thread sees the test end
+        self._stopped = threading.Event()
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self._held.append(connection)
+
+    def __enter__(self) -> HangingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._thread.join(5)
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+
+DEADLINE = 1.5  # STRIPE_TIMEOUT_SECONDS in this test
+
+
+def test_a_stripe_that_hangs_gets_one_deadline_for_the_whole_checkout(
+    app_config: dict[str, Any],
+) -> None:
+    with HangingServer() as stripe_server:
+        app = create_app(
+            {
+                **app_config,
+                "STRIPE_API_BASE": stripe_server.url,
+                "STRIPE_SECRET_KEY": "sk_test_shop",
+                "STRIPE_TIMEOUT_SECONDS": DEADLINE,
+            }
+        )
+        with app.app_context(), db.transaction() as session:
+            candidate = add_candidate(session)
+            add_attempt(session, candidate, "quality", dt.date(2026, 5, 2), passed=True)
+        client = app.test_client()
+        sign_in_as(client, candidate.id)
+        assert client.post("/shop/cart", data={"sku": "small-patch"}).status_code == 302
+
+        started = time.monotonic()
+        response = client.post("/shop/checkout")
+        waited = time.monotonic() - started
+
+        assert response.status_code == 503
+        assert "Payment is not available right now" in response.get_data(as_text=True)
+        # Each attempt used to get the whole timeout again (three of them, plus the back-off:
+        # about 3 x 1.5 + 1.5 = 6 s). The bound is generous (2 s over the deadline) so that a
+        # busy machine does not fail it; what it catches is a second attempt, or a timeout
+        # per attempt instead of one for the call.
+        assert waited < DEADLINE + 2.0, waited
+        app.extensions["db.engine"].dispose()
