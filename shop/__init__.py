@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import chrome, cli, db, limits, mail, payments, security, web
+    from . import chrome, cli, db, hosts, limits, mail, payments, security, web
     from .clock import system_clock
     from .config import ConfigError, defaults, from_environment, production_problems
     from .services import program
@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("CLOCK", system_clock)
     if app.config["SHOP_ENV"] == "production" and (problems := production_problems(app.config)):
         raise ConfigError(problems)
+    hosts.init_app(app)
     _secure_cookies(app)
     _behind_proxies(app)
     security.init_app(app)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField
 from wtforms.validators import DataRequired, Email, Length
 
-from shop import db, mail
+from shop import db, hosts, mail
 from shop.clock import now
 from shop.services import program, signin
 
@@ -66,9 +66,8 @@ def start() -> Response | tuple[str, int]:
 
 
 def _link(token: str, next_path: str) -> str:
-    base = current_app.config["SHOP_URL"] or request.host_url.rstrip("/")
-    path = url_for("signin.confirm", token=token, next=next_path or None)
-    return base + path
+    # From SHOP_URL, never the request's Host: the link carries a sign-in token.
+    return hosts.external(url_for("signin.confirm", token=token, next=next_path or None))
 
 
 @blueprint.route("/signin/sent")

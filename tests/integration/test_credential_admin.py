@@ -444,7 +444,7 @@ def test_staff_revoke_reinstate_and_show_from_the_command_line(
         "earned       2025-01-20",
         "edition      1",
         "status       valid",
-        f"verify page  /shop/verify/{people.safety}",
+        f"verify page  http://localhost/shop/verify/{people.safety}",  # SHOP_URL under TESTING
     ]
     operator = f"{getpass.getuser()} (command line)"  # reinstate was run without --by
     width = max(len(operator), len("registrar@cpt.example.org"))
@@ -461,6 +461,7 @@ def test_the_command_line_reissues_in_a_new_name(
     app: Flask, runner: FlaskCliRunner, people: People
 ) -> None:
     app.config["SHOP_URL"] = "https://shop.cpt.example.org"
+    app.config["SERVER_NAME"] = "shop.cpt.example.org"  # the test client's host: SHOP_URL's
     result = run(
         runner, "reissue", people.quality, "--name", "Ana Smith", "--reason", "Name change"
     )

@@ -278,7 +278,7 @@ def test_the_command_prints_who_to_sign_in_as(app: Flask, runner: FlaskCliRunner
     ):
         assert any(line.startswith(address) and f"  {state}  " in line for line in lines), state
     assert "7 demo candidates: 7 created now, 0 already there." in result.output
-    assert "Sign in at http://127.0.0.1:5000/shop/signin with the address" in result.output
+    assert f"Sign in at {app.config['SHOP_URL']}/shop/signin with the address" in result.output
     assert "outbox/ (no SMTP server is configured)" in result.output
     with database(app) as session:
         count = session.scalar(select(func.count()).select_from(Candidate))

@@ -236,6 +236,7 @@ PRODUCTION = {
     "STRIPE_WEBHOOK_SECRET": "whsec_production_like",
     "RESULTS_API_SECRET": "results-api-secret-for-production",
     "STRIPE_API_BASE": "",
+    "SHOP_URL": "https://localhost",  # the test client's host, over https
 }
 
 
@@ -304,6 +305,9 @@ DEFAULTS = config.defaults()
         ({"RESULTS_API_SECRET": ""}, "RESULTS_API_SECRET is not set"),
         ({"RESULTS_API_SECRET": None}, "RESULTS_API_SECRET is the development default"),
         ({"STRIPE_API_BASE": "http://127.0.0.1:8420"}, "STRIPE_API_BASE is set"),
+        ({"SHOP_URL": None}, "SHOP_URL is not set"),
+        ({"SHOP_URL": "http://cpt.example.org"}, "SHOP_URL must be an https:// address"),
+        ({"SHOP_URL": "https://cpt.example.org/shop/"}, "SHOP_URL is the shop's origin only"),
     ],
 )
 @pytest.mark.usefixtures("clean_environment")
@@ -341,9 +345,10 @@ def test_production_lists_every_problem_at_once_from_the_environment(
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "RESULTS_API_SECRET",
+        "SHOP_URL",
         "STRIPE_API_BASE",
     ]
-    assert len(message.splitlines()) == 1 + 5
+    assert len(message.splitlines()) == 1 + 6
     assert "too-short-secret" not in message  # a secret is never printed, not even a bad one
     assert not (tmp_path / "never-created.sqlite3").exists()  # refused before touching anything
 

@@ -494,6 +494,7 @@ def test_the_session_cookie_is_secure_outside_development(
             SECRET_KEY="test-secret-key-long-enough-for-production",
             STRIPE_SECRET_KEY="sk_test_signin",
             STRIPE_WEBHOOK_SECRET="whsec_test_signin",
+            SHOP_URL="https://localhost",  # production's address is https
         )
     )
     try:

@@ -339,6 +339,7 @@ def test_the_credential_as_an_open_badges_3_credential(app: Flask, client: Flask
 
 def test_the_verify_url_follows_shop_url_when_set(app: Flask, client: FlaskClient) -> None:
     app.config["SHOP_URL"] = "https://shop.cpt.example.org/"
+    app.config["SERVER_NAME"] = "shop.cpt.example.org"  # the test client's host: SHOP_URL's
     app.config["SITE_URL"] = "https://www.cpt.example.org"
     _, (safety,) = holder(app)
     badge = client.get(f"/shop/verify/{safety}.json").get_json()
