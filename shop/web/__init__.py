@@ -17,9 +17,10 @@ def refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, admin, api, documents, signin, store, stripe_webhook, verify
+    from . import account, admin, api, documents, policies, signin, store, stripe_webhook, verify
 
     csrf.init_app(app)
+    policies.init_app(app)
     app.before_request(refuse_nul_characters)
     app.register_blueprint(signin.blueprint)
     app.register_blueprint(account.blueprint)

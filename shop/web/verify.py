@@ -29,6 +29,8 @@ from shop.models import Credential
 from shop.services import program
 from shop.services.credentials import credential_title, find_by_verify_id, open_badge
 
+from .policies import public_cors
+
 blueprint = Blueprint("verify", __name__, url_prefix="/shop/verify")
 
 MESSAGES = {
@@ -88,6 +90,7 @@ def credential(verify_id: str) -> Response | tuple[str, int]:
 
 
 @blueprint.get("/<verify_id>.json")
+@public_cors
 def credential_json(verify_id: str) -> Response | tuple[Response, int]:
     found = _lookup(verify_id, "verify.credential_json")
     if isinstance(found, Response):

@@ -14,12 +14,17 @@ from typing import Any
 import pytest
 from factories import add_attempt, add_candidate, sign_in_as
 from flask import Flask
+from sqlalchemy import select
 
 from shop import create_app, db
-from shop.models import StripeEvent
+from shop.domain.verify_id import make
+from shop.models import Credential, StripeEvent
+from shop.services import program
+from shop.services.credentials import issue_credentials
 
 WEBHOOK = "/shop/stripe/webhook"
 WEBHOOK_SECRET = "whsec_test_shop"
+NOW = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
 
 
 def sign(body: bytes) -> str:
@@ -145,3 +150,99 @@ def test_a_stripe_that_hangs_gets_one_deadline_for_the_whole_checkout(
         # per attempt instead of one for the call.
         assert waited < DEADLINE + 2.0, waited
         app.extensions["db.engine"].dispose()
+
+
+# -- caching, API errors and CORS -----------------------------------------------------------------
+
+
+@pytest.fixture
+def ana(app: Flask) -> int:
+    """A candidate with a pass in safety and its certificate issued."""
+    with app.app_context(), db.transaction() as session:
+        candidate = add_candidate(session, name="Ana Lopez")
+        add_attempt(session, candidate, "safety", dt.date(2026, 5, 2), passed=True)
+        issue_credentials(session, candidate.id, now=NOW, program=program.current())
+        return candidate.id
+
+
+def verify_id_of(app: Flask, candidate_id: int) -> str:
+    with app.app_context():
+        found = db.session().scalars(
+            select(Credential.verify_id).where(Credential.candidate_id == candidate_id)
+        )
+        return str(found.first())
+
+
+SIGNED_IN_PAGES = [
+    "/shop/account",
+    "/shop/",
+    "/shop/cart",
+    "/shop/orders",
+    "/shop/account/documents/certificates/safety.pdf",
+]
+
+
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+def test_a_signed_in_page_is_never_stored_by_a_cache(app: Flask, ana: int, path: str) -> None:
+    client = app.test_client()
+    sign_in_as(client, ana)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_public_page_seen_anonymously_keeps_its_own_caching(app: Flask, ana: int) -> None:
+    client = app.test_client()
+    assert "Cache-Control" not in client.get("/shop/signin").headers
+    page = client.get(f"/shop/verify/{verify_id_of(app, ana)}")
+    assert page.headers["Cache-Control"] == "no-cache"  # the status may change: ask again
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/shop/api/results", 413),
+        ("GET", "/shop/api/results", 405),
+        ("GET", "/shop/api/nothing-here", 404),
+    ],
+)
+def test_the_apis_answer_their_errors_in_json(
+    app: Flask, method: str, path: str, status: int
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    body = b"[" + b" " * 2000 + b"]"
+    response = app.test_client().open(
+        path, method=method, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == status
+    assert response.is_json, response.text
+    assert response.json["error"]
+    if status == 413:
+        assert response.json["error"] == "the body is larger than the 1000 bytes this API accepts"
+
+
+def test_outside_the_apis_errors_are_still_pages(app: Flask) -> None:
+    response = app.test_client().get("/shop/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+
+
+def test_the_public_verify_json_may_be_read_from_any_origin(app: Flask, ana: int) -> None:
+    client = app.test_client()
+    unknown = make(0)
+    answers = {
+        "found": client.get(f"/shop/verify/{verify_id_of(app, ana)}.json"),
+        "unknown": client.get(f"/shop/verify/{unknown}.json"),
+        "mistyped": client.get(
+            f"/shop/verify/{unknown[:-1]}{'B' if unknown[-1] != 'B' else 'C'}.json"
+        ),
+    }
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "found": 200,
+        "unknown": 404,
+        "mistyped": 400,
+    }
+    for response in answers.values():
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    # Only the public JSON: the pages and the signed-in routes do not invite other origins.
+    assert "Access-Control-Allow-Origin" not in client.get("/shop/verify").headers
