@@ -40,7 +40,12 @@ ENVIRONMENT_KEYS = (
     "RESULTS_API_RATE_LIMIT",
     "TRUSTED_PROXIES",
     "PORT",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "STAFF_SESSION_IDLE_MINUTES",
+    "STAFF_SESSION_MAX_HOURS",
 )
+SESSION_LIFETIME_KEYS = ENVIRONMENT_KEYS[-4:]
 
 # The development values of the secrets: fine on a laptop, refused in production.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key"
@@ -95,12 +100,18 @@ def defaults() -> dict[str, Any]:
         # Reverse proxies in front of the shop that set X-Forwarded-For, -Proto and -Host
         # (nginx: 1). 0 trusts no such header: clients connect to gunicorn directly.
         "TRUSTED_PROXIES": 0,
+        # Signed-in sessions (shop.web.session): idle since the last request, and at most
+        # since sign-in; staff, who can refund and revoke, get shorter ones.
+        "SESSION_IDLE_MINUTES": 60,
+        "SESSION_MAX_HOURS": 12,
+        "STAFF_SESSION_IDLE_MINUTES": 15,
+        "STAFF_SESSION_MAX_HOURS": 8,
     }
 
 
 def from_environment() -> dict[str, Any]:
     found: dict[str, Any] = {key: os.environ[key] for key in ENVIRONMENT_KEYS if key in os.environ}
-    for key in ("SMTP_PORT", "TRUSTED_PROXIES", "PORT"):
+    for key in ("SMTP_PORT", "TRUSTED_PROXIES", "PORT", *SESSION_LIFETIME_KEYS):
         if key in found:
             found[key] = _whole_number(key, found[key])
     if "SMTP_STARTTLS" in found:

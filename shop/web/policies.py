@@ -46,7 +46,7 @@ def public_cors(view: Callable[P, ResponseReturnValue]) -> Callable[P, Response]
 
 def _no_store_when_signed_in(response: Response) -> Response:
     if g.get("current_candidate") is not None:
-        response.headers["Cache-Control"] = "no-store"
+        response.cache_control.no_store = True  # kept beside what the view set (private)
     return response
 
 

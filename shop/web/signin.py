@@ -87,13 +87,24 @@ def confirm(token: str) -> str | Response | tuple[str, int]:
         return render_template("shop/signin_confirm.html", form=form), 400
     with db.transaction() as session:
         candidate = signin.redeem(session, token, now())
+        if candidate is not None:
+            sign_in(session, candidate, now())
     if candidate is None:
         return render_template("shop/signin_expired.html"), 400
-    sign_in(candidate)
     return redirect(safe_next(form.next.data, url_for("account.dashboard_page")))
 
 
 @blueprint.route("/signout", methods=["POST"])
 def signout() -> Response:
-    sign_out()
+    """End this session: this cookie, and any copy of it, no longer signs anyone in."""
+    with db.transaction() as session:
+        sign_out(session, now())
+    return redirect(url_for("signin.start"))
+
+
+@blueprint.route("/signout/everywhere", methods=["POST"])
+def signout_everywhere() -> Response:
+    """End every session of this account, on every device."""
+    with db.transaction() as session:
+        sign_out(session, now(), everywhere=True)
     return redirect(url_for("signin.start"))

@@ -12,7 +12,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from shop import db
 from shop.models import Attempt, Authorization, Candidate
+from shop.services import sessions
+from shop.web.session import cookie_for
 
 RECORDED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 RESULTS_SECRET = "test-results-secret"
@@ -91,7 +94,12 @@ def add_authorization(session: Session, candidate: Candidate, module: str) -> Au
     return authorization
 
 
-def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    """Give `client` the session cookie of a candidate signed in now, as the sign-in link does."""
-    with client.session_transaction("/shop/") as cookie:
-        cookie["candidate_id"] = candidate_id
+def sign_in_as(client: FlaskClient, candidate_id: int, **cookie: Any) -> None:
+    """Give `client` the session cookie of a candidate signed in now (by the app's clock), as
+    the sign-in link does: a server-side session and its key; `cookie` adds to it (a cart)."""
+    app = client.application
+    with app.app_context(), db.transaction() as session:
+        at = app.config["CLOCK"]()
+        key = sessions.start(session, candidate_id, at)
+    with client.session_transaction("/shop/") as values:
+        values.update(cookie_for(key, at), **cookie)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+import factories
 import pytest
 from click.testing import Result
 from factories import add_attempt, add_candidate
@@ -50,8 +51,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 
 def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
 
 
 def typo(real: str) -> str:
@@ -245,6 +245,7 @@ def test_staff_revoke_and_reinstate_with_reasons_kept_in_the_history(
     assert verify_status(app, people.quality) == "Valid"  # only the one named
 
     clock.advance(days=2)
+    sign_in_as(staff_client, people.boss)  # two days later: that session has ended
     response = staff_client.post(f"{base}/reinstate", data={"reason": "Appeal upheld"})
     assert response.status_code == 302
     page = staff_client.get(base).text

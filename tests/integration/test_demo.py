@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import factories
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -246,8 +247,7 @@ def test_every_demo_candidate_has_a_dashboard(app: Flask, seeded: dict[str, Demo
     }
     for state, demo in seeded.items():
         client = app.test_client()
-        with client.session_transaction("/shop/") as session_data:
-            session_data["candidate_id"] = ids[demo.reference]
+        factories.sign_in_as(client, ids[demo.reference])
         page = client.get("/shop/account")
         assert page.status_code == 200
         assert demo.name in page.text

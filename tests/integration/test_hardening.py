@@ -9,16 +9,18 @@ import hmac
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from factories import add_attempt, add_candidate, sign_in_as
 from flask import Flask
 from sqlalchemy import select
 
 from shop import create_app, db
 from shop.domain.verify_id import make
-from shop.models import Credential, StripeEvent
+from shop.models import Credential, SignInToken, StripeEvent
 from shop.services import program
 from shop.services.credentials import issue_credentials
 
@@ -188,7 +190,7 @@ def test_a_signed_in_page_is_never_stored_by_a_cache(app: Flask, ana: int, path:
     sign_in_as(client, ana)
     response = client.get(path)
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.cache_control.no_store, response.headers.get("Cache-Control")
 
 
 def test_a_public_page_seen_anonymously_keeps_its_own_caching(app: Flask, ana: int) -> None:
@@ -246,3 +248,43 @@ def test_the_public_verify_json_may_be_read_from_any_origin(app: Flask, ana: int
         assert response.headers["Access-Control-Allow-Origin"] == "*"
     # Only the public JSON: the pages and the signed-in routes do not invite other origins.
     assert "Access-Control-Allow-Origin" not in client.get("/shop/verify").headers
+
+
+# -- sign-in answers the same for known and unknown addresses -------------------------------------
+
+
+def statements_of_a_sign_in(app: Flask, address: str) -> list[str]:
+    """The SQL statements (their text, without the values) one sign-in request runs."""
+    seen: list[str] = []
+    engine = app.extensions["db.engine"]
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = app.test_client().post("/shop/signin", data={"email": address})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert (response.status_code, response.location) == (302, "/shop/signin/sent")
+    return seen
+
+
+def test_an_unknown_address_costs_the_same_database_work_as_a_known_one(app: Flask) -> None:
+    """Timing told which addresses are on file (6.4 ms known, 4.4 ms unknown): the known one
+    stored a token, the unknown one nothing. Both now run the same statements."""
+    with app.app_context(), db.transaction() as session:
+        add_candidate(session, email="known@example.com")
+    statements_of_a_sign_in(app, "warm-up@example.com")  # first-use queries out of the way
+    known = statements_of_a_sign_in(app, "known@example.com")
+    unknown = statements_of_a_sign_in(app, "unknown@example.com")
+    assert any(s.startswith("INSERT INTO sign_in_token") for s in known)
+    assert unknown == known
+
+
+def test_an_unknown_address_stores_a_token_of_nobodys_and_mails_nothing(app: Flask) -> None:
+    app.test_client().post("/shop/signin", data={"email": "unknown@example.com"})
+    with app.app_context():
+        (token,) = db.session().scalars(select(SignInToken))
+        assert token.candidate_id is None
+    assert list(Path(app.config["OUTBOX_DIR"]).glob("*.eml")) == []  # nothing mailed

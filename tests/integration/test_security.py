@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
+import factories
 import pytest
 from factories import add_attempt, add_candidate
 from flask import Flask
@@ -64,8 +65,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 
 def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
 
 
 def add_certified(session: Session, name: str, email: str | None = None) -> Candidate:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import factories
 import pytest
 from factories import add_attempt, add_candidate
 from flask import Flask
@@ -75,8 +76,7 @@ def status_of(page: str) -> str:
 
 
 def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
 
 
 def facts(page: str) -> dict[str, str]:

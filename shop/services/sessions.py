@@ -1,0 +1,85 @@
+"""Signed-in sessions kept on the server: started by a sign-in link, checked on every request,
+ended by signing out (this session) or "sign out everywhere" (every session of the account).
+
+The cookie carries the session's key, signed by Flask; the database keeps only its hash, when
+it started and whether it ended. A copy of a cookie is therefore as good as the session it
+names, and no better: once that session ends, every copy is worthless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shop.models import AccountSession, Candidate
+
+
+@dataclass(frozen=True, slots=True)
+class Lifetime:
+    """How long a session lasts: `idle` since its last request, `absolute` since sign-in."""
+
+    idle: dt.timedelta
+    absolute: dt.timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Lifetimes:
+    candidate: Lifetime
+    staff: Lifetime  # shorter: a staff session can refund, revoke and read everybody's orders
+
+    def of(self, candidate: Candidate) -> Lifetime:
+        return self.staff if candidate.is_staff else self.candidate
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start(session: Session, candidate_id: int, now: dt.datetime) -> str:
+    """A new session of the candidate, added to `session`; returns the key for the cookie."""
+    key = secrets.token_urlsafe(32)
+    session.add(AccountSession(candidate_id=candidate_id, key_hash=_hash(key), started_at=now))
+    session.flush()
+    return key
+
+
+def find(session: Session, key: str) -> tuple[AccountSession, Candidate] | None:
+    """The session a key names and its candidate, while it has not been ended."""
+    found = session.execute(
+        select(AccountSession, Candidate)
+        .join(Candidate, Candidate.id == AccountSession.candidate_id)
+        .where(AccountSession.key_hash == _hash(key), AccountSession.ended_at.is_(None))
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
+def is_current(
+    started_at: dt.datetime, last_seen: dt.datetime, now: dt.datetime, lifetime: Lifetime
+) -> bool:
+    """Whether a session may still be used at `now`: it ends when it has been idle for
+    `lifetime.idle`, and `lifetime.absolute` after it started, however busy."""
+    return now - last_seen < lifetime.idle and now - started_at < lifetime.absolute
+
+
+def end(session: Session, key: str, now: dt.datetime) -> None:
+    """End the session the key names (every copy of its cookie with it)."""
+    session.execute(
+        update(AccountSession)
+        .where(AccountSession.key_hash == _hash(key), AccountSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def end_all(session: Session, candidate_id: int, now: dt.datetime) -> int:
+    """End every session of the candidate, on every device; returns how many were open."""
+    result = session.execute(
+        update(AccountSession)
+        .where(AccountSession.candidate_id == candidate_id, AccountSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
