@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from shop import create_app, db
 from shop.domain.verify_id import make
+from shop.mail import Outgoing, compose
 from shop.models import Credential, SignInToken, StripeEvent
 from shop.services import program
 from shop.services.credentials import issue_credentials
@@ -288,3 +289,22 @@ def test_an_unknown_address_stores_a_token_of_nobodys_and_mails_nothing(app: Fla
         (token,) = db.session().scalars(select(SignInToken))
         assert token.candidate_id is None
     assert list(Path(app.config["OUTBOX_DIR"]).glob("*.eml")) == []  # nothing mailed
+
+
+class RecordingMailer:
+    """Notes when it is asked to send: a fake, said plainly, since the test is about when the
+    mail thread starts its work, not about SMTP (test_signin.py sends over real SMTP)."""
+
+    def __init__(self) -> None:
+        self.sent_at: list[float] = []
+
+    def send(self, message: Any) -> None:
+        self.sent_at.append(time.monotonic())
+
+
+def test_the_mail_thread_starts_after_the_request_that_asked_has_had_time_to_answer() -> None:
+    """Its work would otherwise slow the answer to an address on file, and only to one."""
+    outgoing, mailer = Outgoing(), RecordingMailer()
+    asked = time.monotonic()
+    outgoing.submit(mailer, compose("a@example.com", "b@example.com", "s", "b")).result(5)
+    assert mailer.sent_at[0] - asked >= Outgoing.START_DELAY_SECONDS
