@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import chrome, cli, db, limits, mail, payments, security, web
+    from . import chrome, cli, db, hosts, limits, mail, payments, security, web
     from .clock import system_clock
     from .config import ConfigError, content_paths, defaults, from_environment, production_problems
     from .services import program
@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("CLOCK", system_clock)
     if app.config["SHOP_ENV"] == "production" and (problems := production_problems(app.config)):
         raise ConfigError(problems)
+    hosts.init_app(app)
     _secure_cookies(app)
     _behind_proxies(app)
     security.init_app(app)
@@ -46,8 +47,19 @@ def _instance() -> Any:
 
 
 def _secure_cookies(app: Flask) -> None:
+    import datetime as dt
+
+    from .config import SESSION_LIFETIME_KEYS
+
+    for key in SESSION_LIFETIME_KEYS:
+        if not isinstance(app.config[key], int) or app.config[key] < 1:
+            raise ValueError(f"{key} must be a whole number of at least 1, not {app.config[key]!r}")
     development = app.config["SHOP_ENV"] == "development" or app.testing
+    longest = max(app.config["SESSION_MAX_HOURS"], app.config["STAFF_SESSION_MAX_HOURS"])
     app.config.update(
+        # Flask refuses a cookie signed longer ago than this (its default: 31 days); each
+        # session is also checked on the server (shop.web.session).
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=longest),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not development,

@@ -130,7 +130,7 @@ def demo_seed() -> None:
         f"\n{len(candidates)} demo candidates: {created} created now, "
         f"{len(candidates) - created} already there."
     )
-    shop_url = current_app.config["SHOP_URL"] or "http://127.0.0.1:5000"
+    shop_url = current_app.config["SHOP_URL"]
     if current_app.config["SMTP_HOST"]:
         delivery = f"the link is mailed through {current_app.config['SMTP_HOST']}"
     else:

@@ -49,7 +49,13 @@ ENVIRONMENT_KEYS = (
     "OB_SIGNING_KEY",
     "OB_SIGNING_KEY_FILE",
     "OB_RETIRED_PUBLIC_KEYS",
+    "PORT",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "STAFF_SESSION_IDLE_MINUTES",
+    "STAFF_SESSION_MAX_HOURS",
 )
+SESSION_LIFETIME_KEYS = ENVIRONMENT_KEYS[-4:]
 
 # The development values of the secrets: fine on a laptop, refused in production.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key"
@@ -84,7 +90,8 @@ def defaults() -> dict[str, Any]:
         "CONTENT_DIR": PROJECT_ROOT / "content" if FROM_CHECKOUT else None,
         # Where the static site lives (KWA links on the dashboard); "" means the same host.
         "SITE_URL": "",
-        # The shop's own public address, for links in mail; "" means the request's host.
+        # The shop's own public address: every absolute link it sends out, and the one host
+        # it answers to. "" in production is refused; elsewhere see shop.hosts.init_app.
         "SHOP_URL": "",
         "RESULTS_API_SECRET": DEVELOPMENT_RESULTS_API_SECRET,
         "RESULTS_API_MAX_AGE_SECONDS": 300,
@@ -113,6 +120,12 @@ def defaults() -> dict[str, Any]:
         "OB_SIGNING_KEY": "",
         # Public Multikeys of keys signed with before, kept in the DID document.
         "OB_RETIRED_PUBLIC_KEYS": "",
+        # Signed-in sessions (shop.web.session): idle since the last request, and at most
+        # since sign-in; staff, who can refund and revoke, get shorter ones.
+        "SESSION_IDLE_MINUTES": 60,
+        "SESSION_MAX_HOURS": 12,
+        "STAFF_SESSION_IDLE_MINUTES": 15,
+        "STAFF_SESSION_MAX_HOURS": 8,
     }
 
 
@@ -134,7 +147,7 @@ def content_paths(config: Mapping[str, Any]) -> dict[str, Path]:
 
 def from_environment() -> dict[str, Any]:
     found: dict[str, Any] = {key: os.environ[key] for key in ENVIRONMENT_KEYS if key in os.environ}
-    for key in ("SMTP_PORT", "TRUSTED_PROXIES"):
+    for key in ("SMTP_PORT", "TRUSTED_PROXIES", "PORT", *SESSION_LIFETIME_KEYS):
         if key in found:
             found[key] = _whole_number(key, found[key])
     if "SMTP_STARTTLS" in found:
@@ -149,6 +162,21 @@ def _whole_number(key: str, text: str) -> int:
         return int(text)
     except ValueError:
         raise ValueError(f"{key} must be a whole number, not {text!r}") from None
+
+
+def _shop_url_problems(url: str) -> list[str]:
+    """Production's public address: set, well-formed and https (its cookies are Secure)."""
+    from .hosts import ShopUrlError, accepted_hosts
+
+    if not url:
+        return ["SHOP_URL is not set (the shop's public address, like https://cpt.example.org)"]
+    try:
+        accepted_hosts(url)
+    except ShopUrlError as error:
+        return [str(error)]
+    if not url.startswith("https://"):
+        return [f"SHOP_URL must be an https:// address in production, not {url!r}"]
+    return []
 
 
 def production_problems(config: Mapping[str, Any]) -> list[str]:
@@ -184,6 +212,7 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
         problems.append("RESULTS_API_SECRET is not set")
     elif results_secret == DEVELOPMENT_RESULTS_API_SECRET:
         problems.append("RESULTS_API_SECRET is the development default")
+    problems += _shop_url_problems(str(config.get("SHOP_URL") or ""))
     if config.get("STRIPE_API_BASE"):
         problems.append(
             f"STRIPE_API_BASE is set ({config['STRIPE_API_BASE']}): that is the offline Stripe; "

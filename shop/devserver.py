@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     site = create_site({"LIVE_RELOAD": True, "SEARCH_DIR": args.search_dir.resolve()})
     # The reloader runs this function twice: in a watcher, then in the child that serves.
     serving = os.environ.get("WERKZEUG_RUN_MAIN") == "true"
-    shop = create_shop(_payments(args.host, args.port) if serving else None)
+    # The shop answers only at its SHOP_URL: this server's address unless one is set.
+    address = {"SHOP_URL": os.environ.get("SHOP_URL") or f"http://{args.host}:{args.port}"}
+    shop = create_shop({**address, **(_payments(args.host, args.port) if serving else {})})
     if serving:
         print(f"CPT site and shop on http://{args.host}:{args.port}/ (shop at {SHOP_PREFIX}/)")
     extra = [str(p) for p in TEMPLATES.rglob("*") if p.is_file()]

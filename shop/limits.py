@@ -5,7 +5,8 @@ Counters live in Redis when `REDIS_URL` is set (every host behind the load balan
 them; while Redis is unreachable, each process counts in its memory), else in this process's
 memory. `RATELIMIT_STORAGE_URI` is always set explicitly, so
 Flask-Limiter never falls back to memory silently. The limits are read from the config on each
-request, so a test can lower them on a running app:
+request, so a test can lower them on a running app. The defaults are DEFAULTS, in production
+and tests, and the generous DEVELOPMENT_DEFAULTS under `make run` (SHOP_ENV=development):
 
     VERIFY_RATE_LIMIT  the three verify routes together (the form, the page, the JSON-LD);
                        a redirect (the form sending a valid id on, a non-canonical URL) is free
@@ -44,6 +45,14 @@ DEFAULTS = {
     "ORG_VERIFY_RATE_LIMIT": "30 per hour",
     "RATELIMIT_KEY_PREFIX": "cpt-shop",
 }
+# `make run` (SHOP_ENV=development, not TESTING): one developer tries every demo account and
+# signs in again and again; the limits above would stop them after ten links an hour. Tests
+# keep the production values, so that what they check is what production does.
+DEVELOPMENT_DEFAULTS = {
+    "VERIFY_RATE_LIMIT": "600 per minute",
+    "SIGNIN_RATE_LIMIT": "500 per hour",
+    "RESULTS_API_RATE_LIMIT": "600 per minute",
+}
 # Endpoints that answer in JSON, so their 429 does too.
 JSON_ENDPOINTS = frozenset({"verify.credential_json", "api.post_results", "org_api.api_verify"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -55,6 +64,9 @@ def init_app(app: Flask) -> None:
     limits."""
     from .web import api, organisation, signin, verify
 
+    if app.config["SHOP_ENV"] == "development" and not app.testing:
+        for key, value in DEVELOPMENT_DEFAULTS.items():
+            app.config.setdefault(key, value)
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")

@@ -113,6 +113,10 @@ class Outgoing:
     """
 
     WORKERS = 2
+    # The thread waits this long before it sends: its work (smtplib, the outbox file) would
+    # otherwise compete for the interpreter with the end of the very request that asked for
+    # the link, and make an address on file answer slower than one that is not (issue 13).
+    START_DELAY_SECONDS = 0.05
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -120,7 +124,11 @@ class Outgoing:
         self._pid = 0
 
     def submit(self, mailer: Mailer, message: EmailMessage) -> Future[None]:
-        return self._for_this_process().submit(send_logged, mailer, message)
+        return self._for_this_process().submit(self._send_later, mailer, message)
+
+    def _send_later(self, mailer: Mailer, message: EmailMessage) -> None:
+        time.sleep(self.START_DELAY_SECONDS)
+        send_logged(mailer, message)
 
     def _for_this_process(self) -> ThreadPoolExecutor:
         with self._lock:

@@ -106,16 +106,37 @@ class Authorization(Base):
 
 
 class SignInToken(Base):
-    """A one-time sign-in link; only a hash of its secret is stored."""
+    """A one-time sign-in link; only a hash of its secret is stored.
+
+    A token of nobody's (no candidate) is stored when an address that is not on file asks for
+    a link: the same work as for a known one, and it can sign nobody in.
+    """
 
     __tablename__ = "sign_in_token"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidate.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class AccountSession(Base):
+    """A signed-in session, kept on the server: the cookie holds its key (only a hash is
+    stored), and signing out ends it, so a copy of the cookie stops working too."""
+
+    __tablename__ = "account_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A candidate's session, or an organisation member's who is no candidate (by address).
+    candidate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("candidate.id"), index=True, default=None
+    )
+    member_email: Mapped[str | None] = mapped_column(String(254), index=True, default=None)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class ResultsImport(Base):

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from shop import db
+from shop.clock import now
+from shop.services import sessions
+from shop.web.session import cookie_for
+
 BATCHES = 5
 PER_BATCH = 200
 WARM_UP = 20
@@ -35,8 +40,11 @@ def cpu_cost(app: Flask, name: str, path: str, candidate_id: int | None = None) 
     """The median CPU time of GET `path` (signed in as `candidate_id` when given)."""
     client = app.test_client()
     if candidate_id is not None:
-        with client.session_transaction() as session:
-            session["candidate_id"] = candidate_id
+        with app.app_context(), db.transaction() as tx:
+            at = now()
+            cookie = cookie_for(sessions.start(tx, candidate_id, at), at)
+        with client.session_transaction("/shop/") as session:
+            session.update(cookie)
     for _ in range(WARM_UP):
         status = client.get(path).status_code
         if status != 200:

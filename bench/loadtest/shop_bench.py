@@ -221,7 +221,8 @@ def _cpu_costs(
     from .bare import create_app as create_bare
 
     print("CPU per request, in process (Flask's test client)")
-    app = create_app(dict(env))
+    # Flask's test client names localhost: the shop answers only its SHOP_URL (shop.hosts).
+    app = create_app({**env, "SHOP_URL": "http://localhost"})
     app.add_url_rule(FIXED_PATH, "bench_fixed", lambda: PAGE)  # on this instance only
     with app.app_context():
         candidate_id = db.session().scalar(select(Candidate.id).where(Candidate.email == email))
@@ -374,7 +375,9 @@ def profile_endpoint(
     print(f"profiling {page.name} ({page.path}) with py-spy", flush=True)
     headers = ["-H", f"Cookie: {cookie}"] if cookie else []
     common = [wrk_path(), f"-t{settings.threads}", f"-c{settings.connections}", *headers]
-    with stack.Gunicorn(env, folder / "profiled.log") as shop:
+    port = stack.free_port()  # a server of its own, whose address is its SHOP_URL
+    profiled = {**env, "SHOP_URL": f"http://{stack.HOST}:{port}"}
+    with stack.Gunicorn(profiled, folder / "profiled.log", port=port) as shop:
         url = shop.url + page.path
         subprocess.run([*common, f"-d{WARM_UP_SECONDS}s", url], capture_output=True, check=True)
         spy = subprocess.Popen(

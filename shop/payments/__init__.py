@@ -10,7 +10,8 @@ from .gateway import TIMEOUT_SECONDS, StripeGateway, make_client
 def init_app(app: Flask) -> None:
     """The gateway for live Stripe, or for the offline fake when STRIPE_API_BASE names it.
 
-    STRIPE_TIMEOUT_SECONDS (default gateway.TIMEOUT_SECONDS) bounds each request to Stripe.
+    STRIPE_TIMEOUT_SECONDS (default gateway.TIMEOUT_SECONDS) is the deadline of each call to
+    Stripe, its retries included.
     """
     client = make_client(
         app.config["STRIPE_SECRET_KEY"],

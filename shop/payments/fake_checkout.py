@@ -17,8 +17,10 @@ Stripe API, authenticated with any `sk_test_...` key like every localstripe rout
 Test pages and hooks, without a key like localstripe's other `/_config/` routes:
 
     GET  /_config/checkout/pay/{id}             the hosted pay page: the session's `url`
+                                                (after a bank transfer: its settle buttons)
     POST /_config/checkout/pay/{id}             pay (form fields: FORM_FIELDS)
     POST /_config/checkout/settle/{id}          settle a bank transfer: outcome=succeeded|failed
+                                                (then=shop: 303 back to success_url)
 
 Events: `checkout.session.completed` when the pay page takes a payment (card: paid; bank
 transfer: unpaid until settled), `checkout.session.async_payment_succeeded` / `..._failed`
@@ -778,6 +780,8 @@ async def pay_page(request: web.Request) -> web.Response:
     session = find_session(request.match_info["id"])
     if session is None:
         return _not_found_page()
+    if session._awaiting_settlement:
+        return _settle_page(session)
     if session.status != "open":
         return _closed_page(session)
     return _pay_page(session, _default_values(session))
@@ -826,6 +830,10 @@ async def pay(request: web.Request) -> web.Response:
             )
         session._complete(intent.id, "paid", values["email"], shipping)
 
+    if choice == BANK_TRANSFER:
+        # The transfer's own page, with the buttons that settle it (a person trying the shop
+        # would otherwise need to know the settle endpoint).
+        return web.Response(status=302, headers={"Location": PAY_PATH + session.id})
     if session.success_url:
         return web.Response(status=302, headers={"Location": session.success_url})
     return _page(
@@ -855,6 +863,8 @@ async def settle(request: web.Request) -> web.Response:
         session._fire("checkout.session.async_payment_succeeded")
     else:
         session._fire("checkout.session.async_payment_failed")
+    if data.get("then") == "shop" and session.success_url:  # a button of the settle page
+        return web.Response(status=303, headers={"Location": session.success_url})
     return _json(session._export())
 
 
@@ -952,6 +962,39 @@ def _closed_page(session: CheckoutSession) -> web.Response:
         link = session.success_url
     back = f'<p><a href="{html.escape(link)}">Back to the shop</a></p>' if link else ""
     return _page(title, f"<h1>{title}</h1>\n<p>{text}</p>\n{back}", status=409)
+
+
+SETTLE_BUTTONS = (
+    ("succeeded", "Settle the bank transfer now"),
+    ("failed", "Let the bank transfer fail"),
+)
+
+
+def _settle_page(session: CheckoutSession) -> web.Response:
+    """A bank transfer paid on the pay page and not settled yet: settle it, or let it fail,
+    as the bank would days later; or go back to the shop and leave it processing."""
+    total = money(session.amount_total, session.currency)
+    action = html.escape(SETTLE_PATH + session.id)
+    forms = "\n".join(
+        f'<form method="post" action="{action}">'
+        f'<input type="hidden" name="outcome" value="{outcome}">'
+        '<input type="hidden" name="then" value="shop">'
+        f'<button type="submit">{label}</button></form>'
+        for outcome, label in SETTLE_BUTTONS
+    )
+    back = (
+        f'<p><a href="{html.escape(session.success_url)}">Back to the shop '
+        "(the order stays processing until the transfer settles)</a></p>"
+        if session.success_url
+        else ""
+    )
+    body = (
+        "<h1>Bank transfer on its way</h1>\n"
+        f"<p>The transfer of {total} has been started. A real bank takes days to settle it; "
+        "here you choose what happens, now.</p>\n"
+        f"{forms}\n{back}"
+    )
+    return _page("Bank transfer on its way", body)
 
 
 def _field(name: str, label: str, value: str, kind: str, autocomplete: str) -> str:

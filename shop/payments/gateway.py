@@ -7,16 +7,19 @@ requests and Stripe's answers back into small frozen records.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 
-# How long one Stripe request may take before the shop gives up and says "try again"
-# (config STRIPE_TIMEOUT_SECONDS overrides it). The stripe library retries twice, so a
-# checkout waits at most about three times this, plus its back-off, before saying so.
+# How long one call to Stripe may take, its retries and their back-off included, before the
+# shop gives up and says "try again" (config STRIPE_TIMEOUT_SECONDS overrides it).
 TIMEOUT_SECONDS = 10
+# Stripe's events are a few levels deep; a signed body nested deeper is refused, not walked.
+MAX_EVENT_DEPTH = 32
 
 
 class PaymentError(Exception):
@@ -46,18 +49,68 @@ class CheckoutSession:
     shipping: Mapping[str, Any] | None
 
 
+class DeadlineClient(stripe.RequestsClient):
+    """The stripe library's HTTP client, with one deadline for a whole call: each attempt may
+    take only the time left, a back-off never sleeps past it, and nothing is retried after it.
+
+    The library gives each attempt its own timeout and retries twice, so a Stripe that hangs
+    would hold a worker for three timeouts plus the back-off. The deadline is kept per thread:
+    one client serves every thread of a worker.
+    """
+
+    def __init__(self, deadline_seconds: float) -> None:
+        self._calls = threading.local()
+        self._deadline_seconds = deadline_seconds
+        super().__init__(timeout=deadline_seconds)
+
+    @property  # the library reads it once per attempt
+    def _timeout(self) -> float:
+        return max(self._seconds_left(), 0.001)
+
+    @_timeout.setter
+    def _timeout(self, value: float) -> None:
+        pass  # set by the library's __init__; the deadline decides instead
+
+    def _seconds_left(self) -> float:
+        ends: float | None = getattr(self._calls, "ends", None)
+        if ends is None:
+            return self._deadline_seconds
+        return ends - time.monotonic()
+
+    def _request_with_retries_internal(self, *args: Any, **kwargs: Any) -> Any:
+        self._calls.ends = time.monotonic() + self._deadline_seconds
+        try:
+            return super()._request_with_retries_internal(*args, **kwargs)
+        finally:
+            self._calls.ends = None
+
+    def _should_retry(self, *args: Any, **kwargs: Any) -> bool:
+        return self._seconds_left() > 0 and bool(super()._should_retry(*args, **kwargs))
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        return max(0.0, min(super()._sleep_time_seconds(num_retries), self._seconds_left()))
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        if self._seconds_left() <= 0:
+            raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
+                f"no answer from Stripe within {self._deadline_seconds} seconds",
+                should_retry=False,
+            )
+        return super().request(*args, **kwargs)
+
+
 def make_client(
     secret_key: str, api_base: str | None = None, *, timeout: float = TIMEOUT_SECONDS
 ) -> stripe.StripeClient:
     """A client for live Stripe, or for the offline fake when `api_base` names it.
 
-    `timeout` is in seconds, per request (each retry gets it again).
+    `timeout` is in seconds, for a whole call: its retries and their back-off included.
     """
     addresses: Any = {"api": api_base} if api_base else None
     return stripe.StripeClient(
         secret_key,
         base_addresses=addresses,
-        http_client=stripe.RequestsClient(timeout=timeout),
+        http_client=DeadlineClient(timeout),
         max_network_retries=2,
     )
 
@@ -166,10 +219,17 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[s
         raise WebhookError(f"bad signature: {error.user_message or error}") from error
     except ValueError as error:
         raise WebhookError(f"not a Stripe event: {error}") from error
+    except RecursionError as error:
+        raise WebhookError(_TOO_DEEP) from error
     except (AttributeError, TypeError) as error:
         # Signed, but JSON that is not an object (null, a list, a number): the library trips.
         raise WebhookError("not a Stripe event: the body is not a JSON object") from error
-    result: dict[str, Any] = event.to_dict()
+    try:
+        result: dict[str, Any] = event.to_dict()
+    except RecursionError as error:
+        raise WebhookError(_TOO_DEEP) from error
+    if _depth_over(result, MAX_EVENT_DEPTH):
+        raise WebhookError(_TOO_DEEP)
     data = result.get("data")
     if (
         not _is_id(result.get("id"))
@@ -239,6 +299,23 @@ def _is_id(value: Any) -> bool:
         and value.isprintable()
         and " " not in value
     )
+
+
+_TOO_DEEP = f"not a Stripe event: it is nested deeper than {MAX_EVENT_DEPTH} levels"
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether objects and arrays in `value` nest deeper than `limit` (walked without
+    recursion, so that the check itself cannot overflow the stack)."""
+    pending = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict | list):
+            if depth >= limit:
+                return True
+            children = current.values() if isinstance(current, dict) else current
+            pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _has_nul(value: Any) -> bool:

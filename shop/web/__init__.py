@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         documents,
         organisation,
         organisation_admin,
+        policies,
         signin,
         status_list,
         store,
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     )
 
     csrf.init_app(app)
+    policies.init_app(app)
     app.before_request(refuse_nul_characters)
     app.register_blueprint(signin.blueprint)
     app.register_blueprint(account.blueprint)

@@ -27,7 +27,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -38,25 +37,17 @@ from shop.clock import now, today
 from shop.models_organisations import Organisation
 from shop.services import bulk_verify, organisations, program
 
-from .session import current_candidate
+from .session import current_candidate, current_member_email
 
 blueprint = Blueprint("org", __name__, url_prefix="/shop/org")
 api_blueprint = Blueprint("org_api", __name__, url_prefix="/shop/api/org")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-MEMBER_KEY = "member_email"
 MAX_PASTED = 400_000  # characters: 5,000 ids with room for spaces
 
 
 # -- who is signed in --------------------------------------------------------------------------
-
-
-def sign_in_member(email: str) -> None:
-    """Sign in a member who is not a candidate (a new session, as shop.web.session.sign_in)."""
-    session.clear()
-    session[MEMBER_KEY] = email
-    session.permanent = False
 
 
 def current_person_email() -> str | None:
@@ -64,8 +55,7 @@ def current_person_email() -> str | None:
     candidate = current_candidate()
     if candidate is not None:
         return candidate.email.lower()
-    email = session.get(MEMBER_KEY)
-    return email if isinstance(email, str) else None
+    return current_member_email()
 
 
 def _is_staff() -> bool:

@@ -1,41 +1,125 @@
-"""Who is signed in: the candidate id kept in Flask's signed session cookie."""
+"""Who is signed in: a server-side session (shop.services.sessions) named by Flask's signed
+session cookie, which holds the session's key and when it was last used.
+
+Every request checks the session on the server (not ended: signing out ends it for every copy
+of the cookie) and its idle and absolute lifetimes (config SESSION_IDLE_MINUTES and
+SESSION_MAX_HOURS, shorter STAFF_SESSION_* for staff). A request that is let in moves the
+cookie's "last used" time on; nothing is written to the database but at sign-in and out.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from flask import g, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from shop import db
+from shop.clock import now
 from shop.models import Candidate
+from shop.services import sessions
+from shop.services.sessions import Lifetime, Lifetimes
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+KEY = "session_key"  # the server-side session's key
+LAST_SEEN = "last_seen"  # unix seconds of the session's last request
 
-def sign_in(candidate: Candidate) -> None:
+
+def lifetimes(config: Any) -> Lifetimes:
+    """The session lifetimes configured for candidates and for staff."""
+    return Lifetimes(
+        candidate=Lifetime(
+            idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+            absolute=dt.timedelta(hours=config["SESSION_MAX_HOURS"]),
+        ),
+        staff=Lifetime(
+            idle=dt.timedelta(minutes=config["STAFF_SESSION_IDLE_MINUTES"]),
+            absolute=dt.timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]),
+        ),
+    )
+
+
+def cookie_for(key: str, at: dt.datetime) -> dict[str, Any]:
+    """What the session cookie holds for a session started (or last used) at `at`."""
+    return {KEY: key, LAST_SEEN: int(at.timestamp())}
+
+
+def sign_in(tx: Session, candidate: Candidate, at: dt.datetime) -> None:
+    """Start a server-side session in `tx` and give this visitor its cookie."""
+    key = sessions.start(tx, candidate.id, at)
     session.clear()  # a new session on sign-in: nothing carried over from before
-    session["candidate_id"] = candidate.id
-    session.permanent = False
+    session.update(cookie_for(key, at))  # not permanent: the cookie ends with the browser
+    g.current_candidate = candidate
 
 
-def sign_out() -> None:
+def sign_in_member(tx: Session, email: str, at: dt.datetime) -> None:
+    """Start a server-side session of an organisation member who is no candidate."""
+    key = sessions.start_member(tx, email, at)
     session.clear()
+    session.update(cookie_for(key, at))
+    g.current_candidate, g.member_email = None, email
+
+
+def sign_out(tx: Session, at: dt.datetime, *, everywhere: bool = False) -> None:
+    """End this session (every copy of its cookie), or every session of the account."""
+    key = session.get(KEY)
+    candidate, member = current_candidate(), current_member_email()
+    if everywhere and candidate is not None:
+        sessions.end_all(tx, at, candidate_id=candidate.id)
+    elif everywhere and member is not None:
+        sessions.end_all(tx, at, member_email=member)
+    elif isinstance(key, str):
+        sessions.end(tx, key, at)
+    session.clear()
+    g.current_candidate, g.member_email = None, None
+
+
+_UNKNOWN = object()
 
 
 def current_candidate() -> Candidate | None:
-    candidate_id = session.get("candidate_id")
-    if not isinstance(candidate_id, int):
-        return None
-    found = db.session().get(Candidate, candidate_id)
-    # Held for the request: the identity map keeps objects weakly, so without this reference
-    # the view's call after @signed_in's would query the candidate a second time.
-    g.current_candidate = found
+    """The signed-in candidate, or None; checked once per request."""
+    found = g.get("current_candidate", _UNKNOWN)
+    if found is _UNKNOWN:
+        found = _check_session()
+        # Held for the request: later calls (the view's after @signed_in's) ask nothing more.
+        g.current_candidate = found
+    assert found is None or isinstance(found, Candidate)
     return found
+
+
+def current_member_email() -> str | None:
+    """The address of a signed-in organisation member who is no candidate, or None."""
+    current_candidate()  # checks the session once per request, members' too
+    email = g.get("member_email")
+    return email if isinstance(email, str) else None
+
+
+def _check_session() -> Candidate | None:
+    g.member_email = None
+    key, last_seen = session.get(KEY), session.get(LAST_SEEN)
+    if not isinstance(key, str) or not isinstance(last_seen, int):
+        # Anonymous (its CSRF token kept); so is a cookie from before server-side sessions.
+        return None
+    found = sessions.find(db.session(), key)
+    at = now()
+    seen = dt.datetime.fromtimestamp(last_seen, dt.UTC)
+    if found is None or not sessions.is_current(
+        found[0].started_at, seen, at, lifetimes(current_app.config).of(found[1])
+    ):
+        session.clear()  # ended, idle too long or too old: signed out, cart and all
+        return None
+    if int(at.timestamp()) != last_seen:
+        session[LAST_SEEN] = int(at.timestamp())
+    g.member_email = found[0].member_email
+    return found[1]
 
 
 def signed_in(view: Callable[P, R]) -> Callable[P, R | Response]:

@@ -12,12 +12,11 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField
 from wtforms.validators import DataRequired, Email, Length
 
-from shop import db, mail
+from shop import db, hosts, mail
 from shop.clock import now
 from shop.services import organisations, program, signin
 
-from .organisation import sign_in_member
-from .session import safe_next, sign_in, sign_out
+from .session import safe_next, sign_in, sign_in_member, sign_out
 
 blueprint = Blueprint("signin", __name__, url_prefix="/shop")
 
@@ -52,7 +51,7 @@ def start() -> Response | tuple[str, int]:
         assert form.email.data is not None
         next_path = safe_next(form.next.data, "")
         with db.transaction() as session:
-            message = signin.issue_link(
+            candidates = signin.issue_link(
                 session,
                 form.email.data,
                 now(),
@@ -60,7 +59,10 @@ def start() -> Response | tuple[str, int]:
                 lifetime=dt.timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
                 sender=current_app.config["MAIL_FROM"],
                 program_name=program.current().short_name,
-            ) or _member_link(session, form.email.data, next_path)
+            )
+            # Asked for every address, a candidate's too: the same statements for all.
+            members = _member_link(session, form.email.data, next_path)
+        message = candidates or members
         if message is not None:
             # After the commit, so a link that arrives always works; never waits on SMTP.
             mail.deliver(message)
@@ -82,9 +84,8 @@ def _member_link(session: Session, email: str, next_path: str) -> EmailMessage |
 
 
 def _link(token: str, next_path: str) -> str:
-    base = current_app.config["SHOP_URL"] or request.host_url.rstrip("/")
-    path = url_for("signin.confirm", token=token, next=next_path or None)
-    return base + path
+    # From SHOP_URL, never the request's Host: the link carries a sign-in token.
+    return hosts.external(url_for("signin.confirm", token=token, next=next_path or None))
 
 
 @blueprint.route("/signin/sent")
@@ -104,22 +105,30 @@ def confirm(token: str) -> str | Response | tuple[str, int]:
         return render_template("shop/signin_confirm.html", form=form), 400
     with db.transaction() as session:
         candidate = signin.redeem(session, token, now())
-        member = (
-            None
-            if candidate is not None
-            else organisations.redeem_member_link(session, token, now())
-        )
-    if member is not None:
-        sign_in_member(member)
-        return redirect(safe_next(form.next.data, url_for("org.home")))
+        if candidate is not None:
+            sign_in(session, candidate, now())
+        else:
+            member = organisations.redeem_member_link(session, token, now())
+            if member is not None:
+                sign_in_member(session, member, now())
+                return redirect(safe_next(form.next.data, url_for("org.home")))
     if candidate is None:
         return render_template("shop/signin_expired.html"), 400
-    sign_in(candidate)
     home = url_for("admin.orders") if candidate.is_staff else url_for("account.dashboard_page")
     return redirect(safe_next(form.next.data, home))
 
 
 @blueprint.route("/signout", methods=["POST"])
 def signout() -> Response:
-    sign_out()
+    """End this session: this cookie, and any copy of it, no longer signs anyone in."""
+    with db.transaction() as session:
+        sign_out(session, now())
+    return redirect(url_for("signin.start"))
+
+
+@blueprint.route("/signout/everywhere", methods=["POST"])
+def signout_everywhere() -> Response:
+    """End every session of this account, on every device."""
+    with db.transaction() as session:
+        sign_out(session, now(), everywhere=True)
     return redirect(url_for("signin.start"))

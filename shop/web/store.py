@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from shop import db
+from shop import db, hosts
 from shop.clock import now, today
 from shop.domain.eligibility import advice_before_assessment
 from shop.models import Candidate, Order, OrderStatus
@@ -174,8 +174,9 @@ def _pay(order: Order, candidate: Candidate) -> Response | tuple[str, int]:
 
 
 def _urls(order: Order) -> tuple[str, str]:
-    success = url_for("store.order", public_id=order.public_id, _external=True)
-    return success + "?session_id={CHECKOUT_SESSION_ID}", url_for("store.cart", _external=True)
+    """Where Stripe sends the buyer back: addresses on SHOP_URL, whatever the request's Host."""
+    success = hosts.external(url_for("store.order", public_id=order.public_id))
+    return success + "?session_id={CHECKOUT_SESSION_ID}", hosts.external(url_for("store.cart"))
 
 
 def _own_order(public_id: str, candidate: Candidate) -> Order:

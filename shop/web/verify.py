@@ -33,6 +33,7 @@ from shop.services import program
 from shop.services.credentials import credential_title, find_by_verify_id
 from shop.services.open_badges import signed_open_badge
 
+from .policies import public_cors
 from .status_list import status_list_url
 
 blueprint = Blueprint("verify", __name__, url_prefix="/shop/verify")
@@ -98,6 +99,7 @@ def credential(verify_id: str) -> Response | tuple[str, int]:
 
 
 @blueprint.get("/<verify_id>.json")
+@public_cors
 def credential_json(verify_id: str) -> Response | tuple[Response, int]:
     found = _lookup(verify_id, "verify.credential_json")
     if isinstance(found, Response):

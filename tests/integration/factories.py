@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from shop import db
 from shop.models import Attempt, Authorization, Candidate
 from shop.openbadges.multibase import private_multikey
+from shop.services import sessions
+from shop.web.session import cookie_for
 
 RECORDED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 RESULTS_SECRET = "test-results-secret"
@@ -95,3 +99,25 @@ def add_authorization(session: Session, candidate: Candidate, module: str) -> Au
     session.add(authorization)
     session.flush()
     return authorization
+
+
+def sign_in_member_as(client: FlaskClient, email: str) -> None:
+    """Give `client` the session cookie of an organisation member who is no candidate, signed
+    in now, as the member's sign-in link does."""
+    app = client.application
+    with app.app_context(), db.transaction() as session:
+        at = app.config["CLOCK"]()
+        key = sessions.start_member(session, email, at)
+    with client.session_transaction("/shop/") as values:
+        values.update(cookie_for(key, at))
+
+
+def sign_in_as(client: FlaskClient, candidate_id: int, **cookie: Any) -> None:
+    """Give `client` the session cookie of a candidate signed in now (by the app's clock), as
+    the sign-in link does: a server-side session and its key; `cookie` adds to it (a cart)."""
+    app = client.application
+    with app.app_context(), db.transaction() as session:
+        at = app.config["CLOCK"]()
+        key = sessions.start(session, candidate_id, at)
+    with client.session_transaction("/shop/") as values:
+        values.update(cookie_for(key, at), **cookie)

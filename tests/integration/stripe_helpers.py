@@ -20,12 +20,16 @@ WEBHOOK_SECRET = "whsec_test_shop"
 
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
-    """The app on a real HTTP server at 127.0.0.1 (webhooks need an address to reach)."""
+    """The app on a real HTTP server at 127.0.0.1 (webhooks need an address to reach), which
+    becomes its SHOP_URL: the shop answers no other host. Its SERVER_NAME too, so that the
+    app's test client names that host as well."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    app.config["SERVER_NAME"] = f"127.0.0.1:{server.server_port}"
+    app.config["SHOP_URL"] = f"http://{app.config['SERVER_NAME']}"
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield app.config["SHOP_URL"]
     finally:
         server.shutdown()
         thread.join(5)

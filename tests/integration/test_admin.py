@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+import factories
 import pytest
 from factories import add_attempt, add_candidate
 from flask import Flask
@@ -167,8 +168,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 def sign_in_as(client: FlaskClient, candidate: Candidate) -> None:
     # The session cookie lives under /shop/: write it there.
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate.id
+    factories.sign_in_as(client, candidate.id)  # a server-side session, as the link makes
 
 
 def text(page: str) -> str:
@@ -389,6 +389,7 @@ def test_shipping_twice_keeps_the_first_date_and_note(
     url = f"/shop/admin/shipments/{shipment.id}/ship"
     staff_client.post(url, data={"note": "USPS 9400"})
     clock.advance(days=2)
+    sign_in_as(staff_client, people.boss)  # two days later: that session has ended
 
     again = staff_client.post(url, data={"note": "something else"}, follow_redirects=True)
     assert "was already marked shipped; nothing changed" in text(again.text)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+import factories
 import pytest
 from click.testing import Result
 from factories import add_attempt, add_candidate
@@ -50,8 +51,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 
 def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
 
 
 def typo(real: str) -> str:
@@ -263,6 +263,7 @@ def test_staff_revoke_and_reinstate_with_reasons_kept_in_the_history(
     assert verify_status(app, people.quality) == "Valid"  # only the one named
 
     clock.advance(days=2)
+    sign_in_as(staff_client, people.boss)  # two days later: that session has ended
     response = staff_client.post(f"{base}/reinstate", data={"reason": "Appeal upheld"})
     assert response.status_code == 302
     page = staff_client.get(base).text
@@ -557,7 +558,7 @@ def test_staff_revoke_reinstate_and_show_from_the_command_line(
         "earned       2025-01-20",
         "edition      1",
         "status       valid",
-        f"verify page  /shop/verify/{people.safety}",
+        f"verify page  http://localhost/shop/verify/{people.safety}",  # SHOP_URL under TESTING
     ]
     operator = f"{getpass.getuser()} (command line)"  # reinstate was run without --by
     width = max(len(operator), len("registrar@cpt.example.org"))
@@ -574,6 +575,7 @@ def test_the_command_line_reissues_in_a_new_name(
     app: Flask, runner: FlaskCliRunner, people: People
 ) -> None:
     app.config["SHOP_URL"] = "https://shop.cpt.example.org"
+    app.config["SERVER_NAME"] = "shop.cpt.example.org"  # the test client's host: SHOP_URL's
     result = run(
         runner, "reissue", people.quality, "--name", "Ana Smith", "--reason", "Name change"
     )

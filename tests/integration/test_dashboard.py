@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import factories
 import pytest
 from factories import add_attempt, add_authorization, add_candidate
 from flask import Flask
@@ -34,8 +35,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 def sign_in_as(client: FlaskClient, candidate: Candidate) -> None:
     # The session cookie lives under /shop/: write it there.
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate.id
+    factories.sign_in_as(client, candidate.id)  # a server-side session, as the link makes
 
 
 def text(page: str) -> str:

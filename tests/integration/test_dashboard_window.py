@@ -11,7 +11,7 @@ import html
 import re
 
 import pytest
-from factories import add_attempt, add_candidate
+from factories import add_attempt, add_candidate, sign_in_as
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -27,8 +27,7 @@ def dashboard_of(app: Flask, client: FlaskClient, *rows: tuple[str, dt.date, boo
         for module, taken_on, passed in rows:
             add_attempt(session, ana, module, taken_on, passed=passed)
         ana_id = ana.id
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = ana_id
+    sign_in_as(client, ana_id)
     response = client.get("/shop/account")
     assert response.status_code == 200
     return response.text

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import factories
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -246,8 +247,7 @@ def test_every_demo_candidate_has_a_dashboard(app: Flask, seeded: dict[str, Demo
     }
     for state, demo in seeded.items():
         client = app.test_client()
-        with client.session_transaction("/shop/") as session_data:
-            session_data["candidate_id"] = ids[demo.reference]
+        factories.sign_in_as(client, ids[demo.reference])
         page = client.get("/shop/account")
         assert page.status_code == 200
         assert demo.name in page.text
@@ -278,7 +278,7 @@ def test_the_command_prints_who_to_sign_in_as(app: Flask, runner: FlaskCliRunner
     ):
         assert any(line.startswith(address) and f"  {state}  " in line for line in lines), state
     assert "7 demo candidates: 7 created now, 0 already there." in result.output
-    assert "Sign in at http://127.0.0.1:5000/shop/signin with the address" in result.output
+    assert f"Sign in at {app.config['SHOP_URL']}/shop/signin with the address" in result.output
     assert "outbox/ (no SMTP server is configured)" in result.output
     with database(app) as session:
         count = session.scalar(select(func.count()).select_from(Candidate))

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import factories
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
@@ -88,8 +89,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 
 def sign_in_as(client: FlaskClient, candidate: Candidate) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate.id
+    factories.sign_in_as(client, candidate.id)  # a server-side session, as the link makes
 
 
 def issue(session: Session, candidate: Candidate) -> None:

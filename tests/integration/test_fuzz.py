@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import factories
 import pytest
 import sqlalchemy as sa
 from factories import add_attempt, add_candidate
@@ -360,11 +361,11 @@ def known_parts(world: World, part: str | None) -> list[str]:
 
 def client_as(world: World, who: str, app: Flask | None = None) -> FlaskClient:
     client = (app or world.app).test_client()
-    if who != "anonymous":
-        with client.session_transaction("/shop/") as cookie:
-            cookie["candidate_id"] = world.candidate_id if who == "candidate" else world.staff_id
-            if who == "candidate":
-                cookie["cart"] = {"small-patch": 1}  # so that checkout reaches Stripe
+    if who == "candidate":
+        # A cart, so that checkout reaches Stripe.
+        factories.sign_in_as(client, world.candidate_id, cart={"small-patch": 1})
+    elif who != "anonymous":
+        factories.sign_in_as(client, world.staff_id)
     return client
 
 

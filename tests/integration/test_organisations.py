@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import pytest
-from factories import add_candidate
+from factories import add_candidate, sign_in_as, sign_in_member_as
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
@@ -114,11 +114,6 @@ def world(app: Flask) -> World:
         return World(a.public_id, b.public_id, member.id, key.id, credential.verify_id)
 
 
-def sign_in_member(client: FlaskClient, email: str) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["member_email"] = email
-
-
 def text(page: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
@@ -173,7 +168,7 @@ def test_an_address_that_is_no_members_and_no_candidates_gets_no_link(
 def test_a_member_adds_and_removes_another_member(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     added = client.post(f"/shop/org/{world.a}/members", data={"email": " Carl@Acme.example "})
     assert added.status_code == 302
     with database(app) as session:
@@ -198,7 +193,7 @@ def test_a_member_adds_and_removes_another_member(
 def test_adding_a_bad_or_present_member_is_refused_with_a_message(
     app: Flask, client: FlaskClient, world: World, email: str, message: str
 ) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     page = client.post(f"/shop/org/{world.a}/members", data={"email": email})
     assert page.status_code == 400
     assert message in html.unescape(page.get_data(as_text=True))
@@ -208,7 +203,7 @@ def test_adding_a_bad_or_present_member_is_refused_with_a_message(
 
 
 def test_the_last_member_cannot_be_removed(app: Flask, client: FlaskClient, world: World) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     with database(app) as session:
         found = organisations.by_public_id(session, world.a)
         assert found is not None
@@ -228,8 +223,7 @@ def test_staff_create_an_organisation_with_its_first_member(
         boss = add_candidate(session, email=STAFF)
         boss.is_staff = True
         boss_id = boss.id
-    with client.session_transaction("/shop/") as cookie:
-        cookie["candidate_id"] = boss_id
+    sign_in_as(client, boss_id)
     made = client.post(
         "/shop/admin/organisations/",
         data={
@@ -256,8 +250,7 @@ def test_a_candidate_who_is_not_staff_gets_404_on_the_staff_pages(
 ) -> None:
     with database(app) as session:
         ana_id = add_candidate(session).id
-    with client.session_transaction("/shop/") as cookie:
-        cookie["candidate_id"] = ana_id
+    sign_in_as(client, ana_id)
     assert client.get("/shop/admin/organisations/").status_code == 404
     assert client.get(f"/shop/admin/organisations/{world.a}").status_code == 404
 
@@ -328,7 +321,7 @@ def test_a_member_of_a_gets_404_on_every_page_and_object_of_b(
     url: str,
     form: dict[str, str],
 ) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     data = {name: _filled(value, world) for name, value in form.items()}
     response = client.open(_filled(url, world), method=method, data=data)
     assert response.status_code == 404
@@ -370,7 +363,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, world: Worl
 def test_an_api_key_is_shown_once_stored_hashed_and_refused_once_revoked(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     page = client.post(f"/shop/org/{world.a}/keys").get_data(as_text=True)
     secret = re.search(r"cptorg_[A-Za-z0-9_-]+", page)
     assert secret is not None
@@ -445,9 +438,9 @@ def test_the_api_is_rate_limited_per_organisation(
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].get_json()["error"].startswith("Too many requests from your organisation")
     # The page shares A's count; B's members are not held up by A.
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     assert client.post(f"/shop/org/{world.a}/verify", data={"ids": world.ana_id}).status_code == 429
-    sign_in_member(client, "bob@bolt.example")
+    sign_in_member_as(client, "bob@bolt.example")
     assert client.post(f"/shop/org/{world.b}/verify", data={"ids": world.ana_id}).status_code == 200
 
 
@@ -503,7 +496,7 @@ def test_five_thousand_rows_are_answered_row_by_row_as_the_database_says(
         lines.append(f"not-an-id-{n},,")
         expected.append(Expected(f"not-an-id-{n}", "not an id"))
     assert len(expected) == 5000
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     answer = client.post(
         f"/shop/org/{world.a}/verify",
         data={"file": (io.BytesIO("\n".join(lines).encode()), "staff.csv"), "format": "csv"},
@@ -538,7 +531,7 @@ def test_five_thousand_rows_are_answered_row_by_row_as_the_database_says(
 def test_the_table_shows_each_row_and_the_found_credential_as_the_verify_page_does(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     page = client.post(
         f"/shop/org/{world.a}/verify", data={"ids": f"{world.ana_id}\n\n{mistyped(world.ana_id)}\n"}
     )
@@ -560,7 +553,7 @@ def test_a_formula_looking_name_is_exported_as_text(
     with database(app) as session:
         person = add_candidate(session, name=name)
         credential = add_credential(session, person.id, holder=name)
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     answer = client.post(
         f"/shop/org/{world.a}/verify",
         data={"ids": f"{credential.verify_id}\n={name}", "format": "csv"},
@@ -592,7 +585,7 @@ def test_a_formula_looking_name_is_exported_as_text(
 def test_a_bad_file_gets_400_naming_the_line_and_nothing_is_kept(
     app: Flask, client: FlaskClient, world: World, content: bytes, message: str
 ) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     answer = client.post(
         f"/shop/org/{world.a}/verify",
         data={"file": (io.BytesIO(content), "staff.csv")},
@@ -605,7 +598,7 @@ def test_a_bad_file_gets_400_naming_the_line_and_nothing_is_kept(
 
 
 def test_an_empty_pasted_list_is_refused(client: FlaskClient, world: World) -> None:
-    sign_in_member(client, "alice@acme.example")
+    sign_in_member_as(client, "alice@acme.example")
     answer = client.post(f"/shop/org/{world.a}/verify", data={"ids": " \n \n"})
     assert answer.status_code == 400
     assert "the list is empty" in answer.get_data(as_text=True)

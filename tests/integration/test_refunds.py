@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pytest
 import requests
 import stripe
-from factories import add_attempt, add_candidate, shop_config
+from factories import add_attempt, add_candidate, shop_config, sign_in_as
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -82,8 +82,7 @@ class People(NamedTuple):
 
 def signed_in(app: Flask, candidate_id: int) -> FlaskClient:
     client = app.test_client()
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    sign_in_as(client, candidate_id)
     return client
 
 

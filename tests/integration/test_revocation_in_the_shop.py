@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from factories import add_attempt, add_candidate, shop_config
+from factories import add_attempt, add_candidate, shop_config, sign_in_as
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -85,8 +85,7 @@ def staff(app: Flask, action: str, verify_id: str) -> None:
 
 def signed_in(app: Flask, candidate_id: int) -> FlaskClient:
     client = app.test_client()
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    sign_in_as(client, candidate_id)
     return client
 
 
@@ -245,10 +244,10 @@ def test_a_revocation_late_in_the_evening_is_dated_by_the_programs_calendar_as_o
     app: Flask, clock: FakeClock
 ) -> None:
     candidate = candidate_with(app, ONLY_SAFETY)
-    client = signed_in(app, candidate)
     verify_id = verify_id_of(app, candidate, "safety")
     clock.current = dt.datetime(2026, 6, 16, 2, 0, tzinfo=dt.UTC)  # 22:00 on 15 June in New York
     staff(app, "revoke", verify_id)
+    client = signed_in(app, candidate)  # now: a session idle since the morning would have ended
     page = text(client.get("/shop/account").get_data(as_text=True))
     assert "earned January 10, 2023: revoked on June 15, 2026" in page
     assert "the certificate was revoked on June 15, 2026" in page

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
+import factories
 import pytest
 from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from flask import Flask
@@ -64,8 +65,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 
 def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
 
 
 def add_certified(session: Session, name: str, email: str | None = None) -> Candidate:
@@ -237,6 +237,7 @@ PRODUCTION = {
     "RESULTS_API_SECRET": "results-api-secret-for-production",
     "STRIPE_API_BASE": "",
     "OB_SIGNING_KEY": TEST_SIGNING_KEY,  # made for this run: not a development key
+    "SHOP_URL": "https://localhost",  # the test client's host, over https
 }
 
 
@@ -305,6 +306,9 @@ DEFAULTS = config.defaults()
         ({"RESULTS_API_SECRET": ""}, "RESULTS_API_SECRET is not set"),
         ({"RESULTS_API_SECRET": None}, "RESULTS_API_SECRET is the development default"),
         ({"STRIPE_API_BASE": "http://127.0.0.1:8420"}, "STRIPE_API_BASE is set"),
+        ({"SHOP_URL": None}, "SHOP_URL is not set"),
+        ({"SHOP_URL": "http://cpt.example.org"}, "SHOP_URL must be an https:// address"),
+        ({"SHOP_URL": "https://cpt.example.org/shop/"}, "SHOP_URL is the shop's origin only"),
     ],
 )
 @pytest.mark.usefixtures("clean_environment")
@@ -342,10 +346,11 @@ def test_production_lists_every_problem_at_once_from_the_environment(
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "RESULTS_API_SECRET",
+        "SHOP_URL",
         "STRIPE_API_BASE",
         "OB_SIGNING_KEY_FILE",
     ]
-    assert len(message.splitlines()) == 1 + 6
+    assert len(message.splitlines()) == 1 + 7
     assert "too-short-secret" not in message  # a secret is never printed, not even a bad one
     assert not (tmp_path / "never-created.sqlite3").exists()  # refused before touching anything
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import factories
 import pytest
 import sqlalchemy as sa
 from factories import add_attempt, add_candidate
@@ -51,6 +52,7 @@ from shop.models_organisations import Organisation, OrganisationApiKey, Organisa
 from shop.payments.fake_stripe import FakeStripe
 from shop.services import organisations, program
 from shop.services.credentials import issue_credentials
+from shop.web.session import KEY as SESSION_KEY
 
 NOW = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
 D = dt.date
@@ -79,8 +81,7 @@ def database(app: Flask) -> Iterator[Session]:
 
 
 def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
 
 
 def routes(app: Flask, method: str) -> set[str]:
@@ -298,7 +299,7 @@ def test_every_post_route_needs_the_token_of_its_own_form(
     token = add_token(app, ana.id)
     signed_in = forms.send(browser, f"/shop/signin/{token}", "")
     assert signed_in.location == "/shop/account"
-    assert session_of(browser)["candidate_id"] == ana.id
+    assert "Signed in as <strong>Ana Lopez</strong>" in browser.get("/shop/account").text
 
     # The cart: add two items, remove one.
     forms.send(browser, "/shop/", "/shop/cart", having={"sku": "certificate-print-safety"})
@@ -382,10 +383,13 @@ def test_every_post_route_needs_the_token_of_its_own_form(
     assert rows(app, OrganisationApiKey)[0].revoked_at is not None
     forms.send(browser, org, f"{org}verify", fill={"ids": safety}, answered=(200,))
 
-    # Signing out, from the form on every signed-in page.
+    # Signing out everywhere, from the account page; then out, from every signed-in page.
+    everywhere = forms.send(staff, "/shop/account", "/shop/signout/everywhere")
+    assert everywhere.location == "/shop/signin"
+    assert staff.get("/shop/account").status_code == 302
     out = forms.send(browser, "/shop/account", "/shop/signout")
     assert out.location == "/shop/signin"
-    assert "candidate_id" not in session_of(browser)
+    assert SESSION_KEY not in session_of(browser)
 
     protected = routes(app, "POST") - CSRF_EXEMPT
     assert forms.refused == protected, "a POST route is missing from this test"

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import factories
 import pytest
 import requests
 from factories import add_attempt, add_candidate, shop_config
@@ -87,8 +88,7 @@ def candidate_with(app: Flask, *attempts: tuple[str, str, bool]) -> int:
 
 def signed_in(app: Flask, candidate_id: int) -> FlaskClient:
     client = app.test_client()
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
     return client
 
 

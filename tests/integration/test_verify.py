@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import factories
 import pytest
 from factories import add_attempt, add_candidate
 from flask import Flask
@@ -76,8 +77,7 @@ def status_of(page: str) -> str:
 
 
 def sign_in_as(client: FlaskClient, candidate_id: int) -> None:
-    with client.session_transaction("/shop/") as session:
-        session["candidate_id"] = candidate_id
+    factories.sign_in_as(client, candidate_id)  # a server-side session, as the link makes
 
 
 def facts(page: str) -> dict[str, str]:
@@ -384,6 +384,7 @@ def test_each_credential_has_a_salt_of_its_own(app: Flask, client: FlaskClient) 
 
 def test_the_verify_url_follows_shop_url_when_set(app: Flask, client: FlaskClient) -> None:
     app.config["SHOP_URL"] = "https://shop.cpt.example.org/"
+    app.config["SERVER_NAME"] = "shop.cpt.example.org"  # the test client's host: SHOP_URL's
     app.config["SITE_URL"] = "https://www.cpt.example.org"
     _, (safety,) = holder(app)
     badge = client.get(f"/shop/verify/{safety}.json").get_json()

@@ -1,7 +1,7 @@
 """each credential's index in the revocation status list, and the salt of its email hash
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 Credentials issued before get a random free index and a random salt here, once: both are
 signed into the credential, so they never change afterwards.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
