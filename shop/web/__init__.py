@@ -17,7 +17,19 @@ def refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import account, admin, api, documents, signin, status_list, store, stripe_webhook, verify
+    from . import (
+        account,
+        admin,
+        api,
+        badges,
+        documents,
+        signin,
+        status_list,
+        store,
+        stripe_webhook,
+        verify,
+        verify_pasted,  # noqa: F401  (its route is on the verify blueprint)
+    )
 
     csrf.init_app(app)
     app.before_request(refuse_nul_characters)
@@ -30,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(verify.blueprint)
     app.register_blueprint(status_list.blueprint)
     app.register_blueprint(documents.blueprint)
+    app.register_blueprint(badges.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)
     csrf.exempt(stripe_webhook.blueprint)

@@ -326,6 +326,7 @@ FORMS = {
     "admin-reissue": FormRoute(
         "/shop/admin/credentials/{}/reissue", ("name", "reason"), part="credential"
     ),
+    "verify-pasted": FormRoute("/shop/verify/credential", ("credential",)),
     # Forms sent with GET: their fields are the query string.
     "verify-lookup": FormRoute("/shop/verify", ("id",), method="GET"),
     "verify-page": FormRoute("/shop/verify/{}", (), part="credential", method="GET"),

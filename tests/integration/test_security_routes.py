@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from factories import add_attempt, add_candidate
+from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -194,6 +194,7 @@ def csrf_app(
             "STRIPE_API_BASE": fake_stripe.url,
             "STRIPE_SECRET_KEY": "sk_test_security",
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "OB_SIGNING_KEY": TEST_SIGNING_KEY,
         }
     )
     yield app
@@ -218,6 +219,7 @@ class Forms:
         *,
         having: dict[str, str] | None = None,
         fill: dict[str, str] | None = None,
+        answers: tuple[int, ...] = (302, 303),
     ) -> TestResponse:
         form = form_on(client.get(page_url), action, **(having or {}))
         target = form.action or urlsplit(page_url).path
@@ -236,7 +238,7 @@ class Forms:
         self.refused.add(endpoint)
 
         accepted = client.post(target, data=fields)
-        assert accepted.status_code in (302, 303), (endpoint, accepted.status_code)
+        assert accepted.status_code in answers, (endpoint, accepted.status_code)
         self.accepted.add(endpoint)
         return accepted
 
@@ -350,6 +352,16 @@ def test_every_post_route_needs_the_token_of_its_own_form(
     assert rows(app, Credential, Credential.verify_id == safety)[0].holder_name == (
         "Ana Lopez-Ortiz"
     )
+
+    # Checking a pasted credential: a report, not a redirect.
+    pasted = forms.send(
+        browser,
+        "/shop/verify/credential",
+        "/shop/verify/credential",
+        fill={"credential": "{}"},
+        answers=(422,),
+    )
+    assert "not a credential" in pasted.text
 
     # Signing out, from the form on every signed-in page.
     out = forms.send(browser, "/shop/account", "/shop/signout")
@@ -534,6 +546,10 @@ def get_urls(world: World) -> dict[str, list[str]]:
         "verify.form": ["/shop/verify", f"/shop/verify?id={safety.lower()}"],
         "verify.credential": [f"/shop/verify/{safety}"],
         "verify.credential_json": [f"/shop/verify/{safety}.json"],
+        "verify.paste_form": ["/shop/verify/credential"],
+        "verify.baked": [f"/shop/verify/{safety}.png"],
+        "badges.svg": ["/shop/badges/safety.svg", "/shop/badges/full-certification.svg"],
+        "badges.png": ["/shop/badges/safety.png", "/shop/badges/full-certification.png"],
         "status_list.status_list": ["/shop/credentials/status/1"],
         "static": ["/static/css/site.css"],
     }
@@ -662,6 +678,10 @@ ACCESS = {
     "verify.form": PUBLIC,
     "verify.credential": PUBLIC,
     "verify.credential_json": PUBLIC,
+    "verify.paste_form": PUBLIC,
+    "verify.baked": PUBLIC,
+    "badges.svg": PUBLIC,
+    "badges.png": PUBLIC,
     "status_list.status_list": PUBLIC,
     "static": PUBLIC,
 }
