@@ -208,6 +208,24 @@ def test_what_cannot_be_checked_gets_a_clear_4xx_with_the_form_again(
     assert 'name="credential"' in response.text  # the form, to try again
 
 
+@pytest.mark.parametrize(
+    "named",
+    ["x", ["https://www.w3.org/ns/credentials/v2", "x"], "https://evil.example/context.json"],
+    ids=["a relative IRI", "a relative IRI after ours", "an unknown URL"],
+)
+def test_a_context_pyld_cannot_process_is_reported_not_a_server_error(
+    app: Flask, client: FlaskClient, named: Any
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    badge["@context"] = named
+    response = paste(client, badge)
+    assert response.status_code == 200
+    found = report(response.text)
+    assert found["signature"].startswith("No: cannot be checked:")
+    assert found["verdict"] == "tampered"
+
+
 @pytest.mark.parametrize("how", ["pasted", "uploaded"])
 def test_a_body_over_the_size_limit_gets_413_with_the_limit(
     app: Flask, client: FlaskClient, how: str
