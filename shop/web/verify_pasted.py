@@ -1,6 +1,7 @@
-"""/shop/verify/credential: anyone pastes or uploads an Open Badges 3.0 credential (JSON)
-and is told, item by item, whether the signature checks, who issued it, whether its status
-list bit is set, whether its dates hold and whether it is one of ours (shop.openbadges.verifier).
+"""/shop/verify/credential: anyone pastes or uploads an Open Badges 3.0 credential (JSON, or a
+badge PNG with one baked in) and is told, item by item, whether the signature checks, who
+issued it, whether its status list bit is set, whether its dates hold and whether it is one of
+ours (shop.openbadges.verifier).
 
 On the verify blueprint, so rate limited with the verify pages. A body over
 VERIFY_PASTE_MAX_BYTES, JSON that does not parse, or JSON that is not a credential gets a 4xx
@@ -17,6 +18,7 @@ from werkzeug.datastructures import FileStorage
 from shop import db
 from shop.clock import now
 from shop.openbadges import app as signing
+from shop.openbadges import baking
 from shop.openbadges.keys import SigningKeyError, retired_public_keys
 from shop.openbadges.verifier import NotACredential, Report, Verdict, check
 from shop.services import program
@@ -81,6 +83,8 @@ def _document() -> object:
         raise _too_big(limit)
     if not raw.strip():
         raise Refused("Paste a credential (its JSON) or choose a file holding one.")
+    if raw.startswith(baking.SIGNATURE):
+        return _unbaked(raw)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -93,6 +97,23 @@ def _document() -> object:
         ) from None
     except RecursionError:
         raise Refused(_too_deep()) from None
+    if _depth(document) > MAX_NESTING:
+        raise Refused(_too_deep())
+    return document
+
+
+def _unbaked(png: bytes) -> object:
+    """The credential baked in an uploaded badge PNG (its `openbadgecredential` chunk)."""
+    try:
+        document = baking.unbake(png)
+    except baking.NotAPng as error:
+        raise Refused(f"This PNG is damaged: {error}.") from None
+    except (ValueError, UnicodeDecodeError):
+        raise Refused("The credential baked in this PNG is not JSON.") from None
+    except RecursionError:
+        raise Refused(_too_deep()) from None
+    if document is None:
+        raise Refused("This PNG holds no baked credential (no openbadgecredential chunk).")
     if _depth(document) > MAX_NESTING:
         raise Refused(_too_deep())
     return document

@@ -252,14 +252,48 @@ def test_a_body_at_the_size_limit_is_read(app: Flask, client: FlaskClient) -> No
     assert response.status_code == 422  # read and parsed: not a credential
 
 
-def test_a_file_that_is_not_text_is_refused(app: Flask, client: FlaskClient) -> None:
-    response = client.post(
-        PASTE,
-        data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n\xff\xfe"), "badge.png")},
-        content_type="multipart/form-data",
+def upload(client: FlaskClient, data: bytes, name: str) -> Any:
+    return client.post(
+        PASTE, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
     )
+
+
+def test_a_file_that_is_not_text_is_refused(app: Flask, client: FlaskClient) -> None:
+    response = upload(client, b"GIF89a\xff\xfe", "badge.gif")
     assert response.status_code == 400
     assert "The file is not text (UTF-8)" in words(response.text)
+
+
+def test_an_uploaded_baked_badge_is_checked_by_the_credential_inside(
+    app: Flask, client: FlaskClient, clock: Any
+) -> None:
+    (safety,) = issued(app)
+    baked = client.get(f"/shop/verify/{safety}.png").data
+    assert report(upload(client, baked, "badge.png").text)["verdict"] == "valid"
+    revoke(app, safety, clock)
+    assert report(upload(client, baked, "badge.png").text)["verdict"] == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        ("plain badge", "This PNG holds no baked credential (no openbadgecredential chunk)."),
+        ("damaged", "This PNG is damaged: the b'IHDR' chunk at byte 8 has a wrong CRC."),
+        ("cut short", "This PNG is damaged: the b'IHDR' chunk at byte 8 runs past the end."),
+    ],
+)
+def test_a_png_without_a_readable_credential_is_refused_with_why(
+    app: Flask, client: FlaskClient, which: str, message: str
+) -> None:
+    plain = client.get("/shop/badges/safety.png").data
+    data = {
+        "plain badge": plain,
+        "damaged": plain[:20] + bytes([plain[20] ^ 1]) + plain[21:],
+        "cut short": plain[:20],
+    }[which]
+    response = upload(client, data, "badge.png")
+    assert response.status_code == 400
+    assert message in words(response.text)
 
 
 def test_pasting_is_rate_limited_with_the_verify_pages(app: Flask, client: FlaskClient) -> None:
