@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from factories import add_attempt, add_candidate
+from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from fault_helpers import RefusingStripe
 from flask import Flask
 from flask.testing import FlaskClient
@@ -141,6 +141,7 @@ def fuzz_config(database_url: str, stripe_url: str, outbox: Path) -> dict[str, A
         "SIGNIN_RATE_LIMIT": "1000000 per hour",  # every request here comes from one address
         "VERIFY_RATE_LIMIT": "1000000 per hour",
         "RESULTS_API_RATE_LIMIT": "1000000 per hour",
+        "OB_SIGNING_KEY": TEST_SIGNING_KEY,  # the pasted-credential check needs our public key
     }
 
 

@@ -9,6 +9,7 @@ The clock stands on 15 June 2026 (noon in New York).
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import gzip
 import html
@@ -22,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ob3_reference import read_json
 
 from shop import db
@@ -313,6 +316,51 @@ def test_the_verify_page_links_to_the_paste_form_on_a_page_of_its_own(
     assert page.status_code == 200
     assert f'<form method="post" action="{PASTE}" enctype="multipart/form-data"' in page.text
     assert 'name="csrf_token"' in page.text and 'name="credential"' in page.text
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def paths_of(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value in `node`, containers included."""
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += paths_of(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += paths_of(value, (*path, index))
+    return found
+
+
+def test_no_change_to_a_served_credential_gets_a_server_error(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["VERIFY_RATE_LIMIT"] = "1000000 per hour"
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    paths = [path for path in paths_of(badge) if path]
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
+    @given(path=st.sampled_from(paths), value=JSON)
+    def fuzz(path: tuple[Any, ...], value: Any) -> None:
+        changed = copy.deepcopy(badge)
+        parent = changed
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = value
+        response = paste(client, json.dumps(changed))
+        assert response.status_code in (200, 422), (path, value, response.status_code)
+        if response.status_code == 200:
+            assert report(response.text)["verdict"] != "valid" or changed == badge
+
+    fuzz()
 
 
 # -- the verify page says whether the signature checks -----------------------------------------
