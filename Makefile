@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 SITE_OUT := build/site
 INSTALLED := $(VENV)/.installed
-DEBIAN_PACKAGES := chromium fonts-dejavu-core poppler-utils
+DEBIAN_PACKAGES := chromium fonts-dejavu-core poppler-utils libcairo2
 
 .DEFAULT_GOAL := help
 .PHONY: help install run build test lint format bench clean

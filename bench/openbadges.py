@@ -51,7 +51,7 @@ def sample_credential() -> dict[str, object]:
             description="A module certificate of the CPT program.",
             criteria="Pass the Safety assessment. Its Key Work Activities: "
             + "; ".join(f"Key work activity {n}" for n in range(1, 8)),
-            image="https://cpt.example.org/static/img/mark.svg",
+            image="https://cpt.example.org/shop/badges/safety.png",
         ),
         holder=Holder("Ana Lopez", "ana@example.com", "0f" * 16),
         issuer_did=DID,

@@ -153,7 +153,8 @@ class DocumentLoader:
         }
         try:
             canonical: str = jsonld.normalize(dict(document), options)
-        except jsonld.JsonLdError as error:
+        except (jsonld.JsonLdError, ValueError) as error:
+            # pyld raises a bare ValueError for some bad IRIs (a relative @context URL).
             raise _jsonld_problem(error) from None
         return canonical
 

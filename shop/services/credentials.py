@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import String, func, or_, select
+from sqlalchemy import Select, String, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shop.domain import names as name_rules
@@ -208,10 +208,37 @@ def _event(
     )
 
 
-def revoked_status_indexes(session: Session) -> frozenset[int]:
-    """The status-list indexes of the credentials revoked now: the bits set in the list."""
-    return frozenset(
-        session.scalars(select(Credential.status_index).where(Credential.revoked_at.is_not(None)))
+def revoked_status_indexes(session: Session, program: Program) -> frozenset[int]:
+    """The status-list indexes of the credentials not valid now: the bits set in the list.
+
+    Those staff revoked, and each full certification while a required module certificate it
+    rests on is revoked (the rules do not hold it then); reinstating the module clears its bit.
+    """
+    revoked = select(Credential.status_index).where(Credential.revoked_at.is_not(None))
+    resting = select(Credential.status_index).where(
+        Credential.kind == CredentialKind.FULL_CERTIFICATION.value,
+        Credential.candidate_id.in_(_holders_of_revoked_required_modules(program)),
+    )
+    return frozenset(session.scalars(revoked.union(resting)))
+
+
+def rests_on_a_revoked_module(session: Session, credential: Credential, program: Program) -> bool:
+    """Whether `credential` is a full certification one of whose required module certificates
+    is revoked: not held by the rules, so not valid, while that lasts."""
+    if credential.kind != CredentialKind.FULL_CERTIFICATION:
+        return False
+    holders = _holders_of_revoked_required_modules(program).where(
+        Credential.candidate_id == credential.candidate_id
+    )
+    return session.scalar(holders.limit(1)) is not None
+
+
+def _holders_of_revoked_required_modules(program: Program) -> Select[int]:
+    """The candidates one of whose required module certificates is revoked now."""
+    return select(Credential.candidate_id).where(
+        Credential.kind == CredentialKind.MODULE_CERTIFICATE.value,
+        Credential.module.in_([m.id for m in program.required_modules]),
+        Credential.revoked_at.is_not(None),
     )
 
 

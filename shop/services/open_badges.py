@@ -17,6 +17,7 @@ from shop.domain.credentials import CredentialKind
 from shop.domain.program import Program
 from shop.models import Credential, CredentialEvent
 from shop.openbadges import status_list, verifier
+from shop.openbadges.badge import FULL_CERTIFICATION
 from shop.openbadges.contexts import DocumentLoader
 from shop.openbadges.credential import Achievement, Holder, signed, unsigned_credential
 from shop.openbadges.keys import SigningKey, issuer_did
@@ -29,11 +30,19 @@ from .credentials import (
     revoked_status_indexes,
 )
 
-BADGE_IMAGE = "/static/img/mark.svg"  # the program's own mark, until each badge has its own
+
+def badge_slug(credential: Credential) -> str:
+    """Which badge the credential's achievement shows: its module's, or full certification's."""
+    if credential.kind == CredentialKind.MODULE_CERTIFICATE:
+        return credential.module
+    return FULL_CERTIFICATION
 
 
-def achievement(credential: Credential, program: Program, site_url: str) -> Achievement:
-    """The module (or the full certification) as the site describes it, with its criteria."""
+def achievement(
+    credential: Credential, program: Program, site_url: str, badge_url: str
+) -> Achievement:
+    """The module (or the full certification) as the site describes it, with its criteria and
+    its badge (`badge_url`, the PNG the shop draws)."""
     site = site_url.rstrip("/")
     title = credential_title(credential, program)
     if credential.kind == CredentialKind.MODULE_CERTIFICATE:
@@ -54,7 +63,7 @@ def achievement(credential: Credential, program: Program, site_url: str) -> Achi
                 "module's Key Work Activities, at or above its cut score. Its Key Work "
                 f"Activities: {'; '.join(kwas)}."
             ),
-            image=site + BADGE_IMAGE,
+            image=badge_url,
         )
     required = [m.name for m in program.required_modules]
     return Achievement(
@@ -70,7 +79,7 @@ def achievement(credential: Credential, program: Program, site_url: str) -> Achi
             f"({', '.join(required)}) within a window of {program.policy.window_years} "
             "calendar years."
         ),
-        image=site + BADGE_IMAGE,
+        image=badge_url,
     )
 
 
@@ -95,15 +104,16 @@ def signed_open_badge(
     verify_url: str,
     site_url: str,
     status_list_url: str,
+    badge_url: str,
 ) -> dict[str, Any]:
     """The credential as a signed `OpenBadgeCredential`, its id the verify page's URL, its
-    status the bit of its index in the list at `status_list_url`."""
+    status the bit of its index in the list at `status_list_url`, its image `badge_url`."""
     did = issuer_did(program.site_url)
     document = unsigned_credential(
         credential_id=verify_url,
         title=credential_title(credential, program),
         valid_from=credential.earned_on,
-        achievement=achievement(credential, program, site_url),
+        achievement=achievement(credential, program, site_url, badge_url),
         holder=Holder(credential.holder_name, credential.candidate.email, credential.identity_salt),
         issuer_did=did,
         issuer_name=ISSUER_NAME,
@@ -138,7 +148,7 @@ def signed_status_list(
     last_status_change); `now` only before any credential was issued.
     """
     did = issuer_did(program.site_url)
-    revoked = revoked_status_indexes(session)
+    revoked = revoked_status_indexes(session, program)
     changed = last_status_change(session) or now
     made_from = (list_url, did, key.public_multikey, revoked, changed)
     with _SIGNED_LISTS_LOCK:
@@ -161,5 +171,5 @@ def our_issuer(
     return verifier.Ours(
         did=issuer_did(program.site_url),
         public_keys=frozenset([key.public_multikey, *retired]),
-        revoked=lambda: revoked_status_indexes(session),
+        revoked=lambda: revoked_status_indexes(session, program),
     )

@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         account,
         admin,
         api,
+        badges,
         documents,
         organisation,
         organisation_admin,
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
         store,
         stripe_webhook,
         verify,
+        verify_pasted,  # noqa: F401  (its route is on the verify blueprint)
     )
 
     csrf.init_app(app)
@@ -47,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organisation.blueprint)
     app.register_blueprint(organisation.api_blueprint)
     app.register_blueprint(organisation_admin.blueprint)
+    app.register_blueprint(badges.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)
     csrf.exempt(stripe_webhook.blueprint)

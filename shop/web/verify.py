@@ -3,13 +3,15 @@
 Anyone may look an id up, without signing in. The page shows the holder's name as printed on
 the current document, the credential, the date it was earned and its status, and nothing else
 about the person. The same facts come as a signed Open Badges 3.0 credential (JSON-LD) at
-/shop/verify/<id>.json (shop.services.open_badges). Every route here is rate limited per
-client (shop.limits).
+/shop/verify/<id>.json (shop.services.open_badges); the page says whether its signature checks.
+POST /shop/verify/credential checks any Open Badges 3.0 credential pasted or uploaded, item by
+item (shop.web.pasted). Every route here is rate limited per client (shop.limits).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -25,13 +27,19 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from shop import db
+from shop.clock import now
 from shop.domain.verify_id import IdProblem, example, normalise
 from shop.models import Credential
 from shop.openbadges import app as signing
-from shop.openbadges.keys import SigningKeyError
+from shop.openbadges.keys import SigningKeyError, retired_public_keys
+from shop.openbadges.verifier import Item, check
 from shop.services import program
-from shop.services.credentials import credential_title, find_by_verify_id
-from shop.services.open_badges import signed_open_badge
+from shop.services.credentials import (
+    credential_title,
+    find_by_verify_id,
+    rests_on_a_revoked_module,
+)
+from shop.services.open_badges import badge_slug, our_issuer, signed_open_badge
 
 from .policies import public_cors
 from .status_list import status_list_url
@@ -79,7 +87,7 @@ def form() -> Response | tuple[str, int]:
 
 @blueprint.get("/<verify_id>")
 def credential(verify_id: str) -> Response | tuple[str, int]:
-    found = _lookup(verify_id, "verify.credential")
+    found = lookup(verify_id, "verify.credential")
     if isinstance(found, Response):
         return found
     if isinstance(found, IdProblem):
@@ -93,6 +101,8 @@ def credential(verify_id: str) -> Response | tuple[str, int]:
         credential=found,
         title=credential_title(found, program.current()),
         revoked_on=local_date(found.revoked_at),
+        rests_on_revoked=rests_on_a_revoked_module(db.session(), found, program.current()),
+        signature=_signature(found),
         json_url=url_for("verify.credential_json", verify_id=found.verify_id),
     )
     return _no_cache(Response(html, mimetype="text/html"))
@@ -101,7 +111,7 @@ def credential(verify_id: str) -> Response | tuple[str, int]:
 @blueprint.get("/<verify_id>.json")
 @public_cors
 def credential_json(verify_id: str) -> Response | tuple[Response, int]:
-    found = _lookup(verify_id, "verify.credential_json")
+    found = lookup(verify_id, "verify.credential_json")
     if isinstance(found, Response):
         return found
     if isinstance(found, IdProblem):
@@ -109,12 +119,22 @@ def credential_json(verify_id: str) -> Response | tuple[Response, int]:
         return jsonify(error=MESSAGES[found]), status
     if found is None:
         return jsonify(error=f"{NOT_FOUND}."), 404
+    badge = open_badge(found)
+    if badge is None:
+        return jsonify(error=UNSIGNED), 503
+    response = jsonify(badge)
+    response.mimetype = JSON_LD
+    return _no_cache(response)
+
+
+def open_badge(found: Credential) -> dict[str, Any] | None:
+    """The credential as the signed Open Badge served; None (logged) without a signing key."""
     try:
         key = signing.signing_key(current_app)
     except SigningKeyError as error:
         current_app.logger.error("cannot sign Open Badges credentials: %s", error)
-        return jsonify(error=UNSIGNED), 503
-    badge = signed_open_badge(
+        return None
+    return signed_open_badge(
         db.session(),
         found,
         program.current(),
@@ -123,13 +143,33 @@ def credential_json(verify_id: str) -> Response | tuple[Response, int]:
         verify_url=verify_url(found.verify_id),
         site_url=current_app.config["SITE_URL"] or program.current().site_url,
         status_list_url=status_list_url(),
+        badge_url=shop_base_url() + url_for("badges.png", slug=badge_slug(found)),
     )
-    response = jsonify(badge)
-    response.mimetype = JSON_LD
-    return _no_cache(response)
 
 
-def _lookup(typed: str, endpoint: str) -> Credential | IdProblem | Response | None:
+def _signature(found: Credential) -> Item:
+    """Whether the signed credential served for `found` checks, by the public verifier."""
+    badge = open_badge(found)
+    if badge is None:
+        return Item("signature", False, "cannot be checked just now: the signing key is missing")
+    try:
+        key = signing.signing_key(current_app)
+        retired = retired_public_keys(current_app.config)
+    except SigningKeyError as error:
+        current_app.logger.error("cannot check Open Badges signatures: %s", error)
+        return Item("signature", False, "cannot be checked just now: the signing key is missing")
+    ours = our_issuer(db.session(), program.current(), key, retired)
+    report = check(badge, ours, now=now(), loader=signing.loader())
+    return next(item for item in report.items if item.name == "signature")
+
+
+def shop_base_url() -> str:
+    """The shop's public address without a trailing slash (SHOP_URL, else the request's host)."""
+    base = str(current_app.config["SHOP_URL"]).rstrip("/")
+    return base or request.host_url.rstrip("/")
+
+
+def lookup(typed: str, endpoint: str) -> Credential | IdProblem | Response | None:
     """The credential, what is wrong with the id, None, or a redirect to the canonical URL."""
     canonical = normalise(typed)
     if not isinstance(canonical, IdProblem) and canonical != typed:

@@ -20,6 +20,9 @@ The KWA documents (/documents/) get `frame-ancestors 'none'` as their whole poli
 PDFs do (shop/security.py): Chrome shows a PDF in a viewer of its own built from an <embed> and
 inline styles, which `object-src 'none'` and `default-src 'self'` would block (crbug.com/271452).
 
+The issuer's DID document (/.well-known/did.json) also gets `Access-Control-Allow-Origin: *`:
+a verifier running in a browser on another origin reads it to find our public keys.
+
 Two renderings of the same rules:
 
 - `_headers` (Netlify, Cloudflare Pages), an output of the build (the `headers` route of app.py);
@@ -43,6 +46,8 @@ CONTENT_SECURITY_POLICY = (
 DOCUMENTS = "/documents/"  # the KWA PDFs, and nothing else
 DOCUMENT_POLICY = "frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
+DID_DOCUMENT = "/.well-known/did.json"
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}  # public keys, for verifiers anywhere
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -58,6 +63,8 @@ def headers_for(path: str, *, hsts: bool = True) -> dict[str, str]:
     headers = dict(HEADERS)
     if path.startswith(DOCUMENTS):
         headers["Content-Security-Policy"] = DOCUMENT_POLICY
+    if path == DID_DOCUMENT:
+        headers.update(ANY_ORIGIN)
     if not hsts:
         del headers["Strict-Transport-Security"]
     return headers
@@ -77,6 +84,10 @@ def headers_file() -> str:
         f"{DOCUMENTS}*",
         "  ! Content-Security-Policy",
         f"  Content-Security-Policy: {DOCUMENT_POLICY}",
+        "",
+        "# The issuer's DID document: verifiers in a browser read it from any origin.",
+        DID_DOCUMENT,
+        *(f"  {name}: {value}" for name, value in ANY_ORIGIN.items()),
     ]
     return "\n".join(lines) + "\n"
 
@@ -95,6 +106,11 @@ def nginx_snippet() -> str:
         "# in a location drops the ones above, so the others are repeated.",
         f"location {DOCUMENTS} {{",
         *_add_headers(documents, "    "),
+        "}",
+        "",
+        "# The issuer's DID document: verifiers in a browser read it from any origin.",
+        f"location = {DID_DOCUMENT} {{",
+        *_add_headers({**HEADERS, **ANY_ORIGIN}, "    "),
         "}",
         "",
         "# The rules for Netlify and Cloudflare Pages, which do not serve it; nor should nginx.",

@@ -19,6 +19,7 @@ from markdown.treeprocessors import InlineProcessor, Treeprocessor, UnescapeTree
 from markdown.util import Registry
 from markupsafe import Markup
 
+from . import structured_data
 from .content import ContentError, ContentProblem, Source
 from .pictures import TEMPLATE_GLOBALS as PICTURE_GLOBALS
 
@@ -64,6 +65,9 @@ def configure_jinja(env: jinja2.Environment) -> None:
     env.filters["prefix_ids"] = prefix_ids
     env.filters["absolute_links"] = absolute_links
     env.globals.update(PICTURE_GLOBALS)
+    # schema.org JSON-LD of the module and full certification pages (site URL, url_for given).
+    env.globals["module_credential"] = structured_data.module_credential
+    env.globals["full_certification_credential"] = structured_data.full_certification
 
 
 def absolute_links(html: str, page_url: str) -> str:

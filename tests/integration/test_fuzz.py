@@ -31,7 +31,7 @@ from typing import Any
 import factories
 import pytest
 import sqlalchemy as sa
-from factories import add_attempt, add_candidate
+from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from fault_helpers import RefusingStripe
 from flask import Flask
 from flask.testing import FlaskClient
@@ -142,6 +142,7 @@ def fuzz_config(database_url: str, stripe_url: str, outbox: Path) -> dict[str, A
         "SIGNIN_RATE_LIMIT": "1000000 per hour",  # every request here comes from one address
         "VERIFY_RATE_LIMIT": "1000000 per hour",
         "RESULTS_API_RATE_LIMIT": "1000000 per hour",
+        "OB_SIGNING_KEY": TEST_SIGNING_KEY,  # the pasted-credential check needs our public key
     }
 
 
@@ -332,6 +333,7 @@ FORMS = {
     "admin-reissue": FormRoute(
         "/shop/admin/credentials/{}/reissue", ("name", "reason"), part="credential"
     ),
+    "verify-pasted": FormRoute("/shop/verify/credential", ("credential",)),
     # Forms sent with GET: their fields are the query string.
     "verify-lookup": FormRoute("/shop/verify", ("id",), method="GET"),
     "verify-page": FormRoute("/shop/verify/{}", (), part="credential", method="GET"),

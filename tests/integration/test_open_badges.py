@@ -232,6 +232,7 @@ def test_production_refuses_to_start_with_a_development_key(
         "STRIPE_SECRET_KEY": "sk_live_like",
         "STRIPE_WEBHOOK_SECRET": "whsec_live_like",
         "RESULTS_API_SECRET": "results-api-secret-for-production",
+        "SHOP_URL": "https://cpt.example.org",
         "OB_SIGNING_KEY_FILE": path,
     }
     with pytest.raises(ConfigError) as refused:
@@ -478,3 +479,14 @@ def test_the_verifier_explains_what_is_not_a_credential(
     code, output = verify_file(runner, tmp_path, text)
     assert code == 1
     assert message in output and "Traceback" not in output
+
+
+def test_the_verifier_reports_a_relative_context_instead_of_crashing(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    (safety,) = issued(app)
+    badge = served(client, safety)
+    badge["@context"] = [badge["@context"][0], "relative-context.json"]
+    code, output = verify_file(runner, tmp_path, badge)
+    assert (code, output.splitlines()[-1]) == (1, "verdict: tampered"), output
+    assert "signature  NO  cannot be checked: not valid JSON-LD" in output

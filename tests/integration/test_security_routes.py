@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import factories
 import pytest
 import sqlalchemy as sa
-from factories import add_attempt, add_candidate
+from factories import TEST_SIGNING_KEY, add_attempt, add_candidate
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -196,6 +196,7 @@ def csrf_app(
             "STRIPE_API_BASE": fake_stripe.url,
             "STRIPE_SECRET_KEY": "sk_test_security",
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "OB_SIGNING_KEY": TEST_SIGNING_KEY,
         }
     )
     yield app
@@ -358,6 +359,17 @@ def test_every_post_route_needs_the_token_of_its_own_form(
         "Ana Lopez-Ortiz"
     )
 
+    # Checking a pasted credential: a report, not a redirect.
+    pasted = forms.send(
+        browser,
+        "/shop/verify/credential",
+        "/shop/verify/credential",
+        fill={"credential": "{}"},
+        answered=(422,),
+    )
+    assert "not a credential" in pasted.text
+
+    # Signing out, from the form on every signed-in page.
     # Organisations: staff make one with Ana as its member, add and remove another; Ana adds
     # and removes a member, makes a key (shown on the page it answers) and revokes it, and
     # verifies a list of ids (the table is the answer).
@@ -575,6 +587,10 @@ def get_urls(world: World) -> dict[str, list[str]]:
         "verify.form": ["/shop/verify", f"/shop/verify?id={safety.lower()}"],
         "verify.credential": [f"/shop/verify/{safety}"],
         "verify.credential_json": [f"/shop/verify/{safety}.json"],
+        "verify.paste_form": ["/shop/verify/credential"],
+        "verify.baked": [f"/shop/verify/{safety}.png"],
+        "badges.svg": ["/shop/badges/safety.svg", "/shop/badges/full-certification.svg"],
+        "badges.png": ["/shop/badges/safety.png", "/shop/badges/full-certification.png"],
         "status_list.status_list": ["/shop/credentials/status/1"],
         "static": ["/static/css/site.css"],
         "org.home": ["/shop/org/"],
@@ -707,6 +723,10 @@ ACCESS = {
     "verify.form": PUBLIC,
     "verify.credential": PUBLIC,
     "verify.credential_json": PUBLIC,
+    "verify.paste_form": PUBLIC,
+    "verify.baked": PUBLIC,
+    "badges.svg": PUBLIC,
+    "badges.png": PUBLIC,
     "status_list.status_list": PUBLIC,
     "static": PUBLIC,
     "org.home": PERSONAL,  # the organisations one is a member of: none, for most

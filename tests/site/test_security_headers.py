@@ -66,7 +66,9 @@ class _InlineCode(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag == "style" or (tag == "script" and "src" not in values):
+        # JSON-LD is data, which browsers never run: the CSP does not apply to it.
+        data = tag == "script" and values.get("type") == "application/ld+json"
+        if tag == "style" or (tag == "script" and "src" not in values and not data):
             self._open = tag
         for name, value in attrs:
             script_url = (value or "").strip().lower().startswith("javascript:")
@@ -178,7 +180,31 @@ def test_the_inline_code_check_finds_each_kind(html: str) -> None:
     assert not inline_code('<script src="/static/js/search.js" defer></script>')
 
 
-@pytest.mark.parametrize("url", ["/policies/", "/search/", "/no-such-page/", "/_headers"])
+@pytest.mark.parametrize(
+    ("script_type", "refused"),
+    [("application/ld+json", False), ("module", True), ("text/javascript", True)],
+)
+def test_only_json_ld_data_may_be_inline(script_type: str, refused: bool) -> None:
+    html = f'<script type="{script_type}">{{"@type": "Thing"}}</script>'
+    assert bool(inline_code(html)) is refused
+
+
+def test_the_did_document_is_readable_from_any_origin_in_every_rendering() -> None:
+    assert headers.headers_for("/.well-known/did.json")["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in headers.headers_for("/")
+    assert "Access-Control-Allow-Origin" not in headers.headers_for("/.well-known/other.json")
+    blocks = header_blocks(headers.headers_file())
+    assert blocks["/.well-known/did.json"] == ["Access-Control-Allow-Origin: *"]
+    snippet = headers.nginx_snippet()
+    did_location = snippet.split("location = /.well-known/did.json {")[1].split("}")[0]
+    assert 'add_header Access-Control-Allow-Origin "*" always;' in did_location
+    for name, value in headers.HEADERS.items():  # a location's add_header drops the outer ones
+        assert f'add_header {name} "{value}" always;' in did_location
+
+
+@pytest.mark.parametrize(
+    "url", ["/policies/", "/search/", "/no-such-page/", "/_headers", "/.well-known/did.json"]
+)
 def test_the_development_server_sends_the_same_headers_without_hsts(
     client: FlaskClient, url: str
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +43,16 @@ def test_the_example_email_hash_matches_the_holders_address() -> None:
     email = example("signed-credential.json")["credentialSubject"]["identifier"][1]
     digest = hashlib.sha256(("ana.lopez@example.com" + email["salt"]).encode()).hexdigest()
     assert email["identityHash"] == f"sha256${digest}"
+
+
+def test_the_example_baked_badge_holds_the_example_credential() -> None:
+    png = (EXAMPLES / "baked-credential.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    marker = b"iTXtopenbadgecredential\x00\x00\x00\x00\x00"
+    start = png.index(marker)
+    (length,) = struct.unpack(">I", png[start - 4 : start])
+    text = png[start + len(marker) : start + 4 + length]
+    assert json.loads(text) == example("signed-credential.json")
+    assert zlib.crc32(png[start : start + 4 + length]) == int.from_bytes(
+        png[start + 4 + length : start + 8 + length], "big"
+    )
