@@ -198,7 +198,8 @@ def receipt_html(
     order: Order, candidate: Candidate, program: Program, *, time_zone: str = DEFAULT_TIME_ZONE
 ) -> str:
     zone = ZoneInfo(time_zone)
-    refunded = max(order.refunded_cents, sum(item.refunded_cents for item in order.items))
+    # Rows not yet flushed (a sample document) have None where the database puts 0.
+    refunded = max(order.refunded_cents or 0, sum(item.refunded_cents or 0 for item in order.items))
     status = ORDER_STATUS.get(order.status, order.status)
     if refunded and order.status != "refunded":
         status = f"{status}; partly refunded"
@@ -211,7 +212,7 @@ def receipt_html(
         holder=candidate.name,
         email=candidate.email,
         status=status,
-        line_states={item.id: _line_state(item, zone) for item in order.items},
+        lines=[(item, _line_state(item, zone)) for item in order.items],
         refunded_cents=refunded,
         kept_cents=max(order.total_cents - refunded, 0),
         address=_address_lines(order.shipping_address),
@@ -224,7 +225,7 @@ def _line_state(item: OrderItem, zone: ZoneInfo) -> str:
         return "Paid"
     when = long_date(item.refunded_at.astimezone(zone).date())
     why = f": {item.refund_reason}" if item.refund_reason else ""
-    return f"Refunded {money(item.refunded_cents)} on {when}{why}"
+    return f"Refunded {money(item.refunded_cents or 0)} on {when}{why}"
 
 
 def receipt_pdf(
