@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from shop.domain.program import Module, Program
-from shop.models import Attempt, Candidate, Credential, Order
+from shop.models import Attempt, Candidate, Credential, Order, OrderItem
 from shop.services.dashboard import diagnostic_report
 from sitegen.app import STATIC
 from sitegen.pdf import html_to_pdf
@@ -198,6 +198,11 @@ def receipt_html(
     order: Order, candidate: Candidate, program: Program, *, time_zone: str = DEFAULT_TIME_ZONE
 ) -> str:
     zone = ZoneInfo(time_zone)
+    # Rows not yet flushed (a sample document) have None where the database puts 0.
+    refunded = max(order.refunded_cents or 0, sum(item.refunded_cents or 0 for item in order.items))
+    status = ORDER_STATUS.get(order.status, order.status)
+    if refunded and order.status != "refunded":
+        status = f"{status}; partly refunded"
     return render_html(
         "receipt.html",
         program=program,
@@ -206,15 +211,29 @@ def receipt_html(
         paid_on=order.paid_at.astimezone(zone).date() if order.paid_at else None,
         holder=candidate.name,
         email=candidate.email,
-        status=ORDER_STATUS.get(order.status, order.status),
+        status=status,
+        lines=[(item, _line_state(item, zone)) for item in order.items],
+        refunded_cents=refunded,
+        kept_cents=max(order.total_cents - refunded, 0),
         address=_address_lines(order.shipping_address),
     )
+
+
+def _line_state(item: OrderItem, zone: ZoneInfo) -> str:
+    """What became of one line of a receipt: paid, or refunded (how much, when and why)."""
+    if item.refunded_at is None:
+        return "Paid"
+    when = long_date(item.refunded_at.astimezone(zone).date())
+    why = f": {item.refund_reason}" if item.refund_reason else ""
+    return f"Refunded {money(item.refunded_cents or 0)} on {when}{why}"
 
 
 def receipt_pdf(
     order: Order, candidate: Candidate, program: Program, *, time_zone: str = DEFAULT_TIME_ZONE
 ) -> bytes:
-    """A receipt of an order: its items, quantities, prices and total in dollars.
+    """A receipt of an order: its items, quantities, prices and total in dollars, each line's
+    state (paid, or refunded with the amount and date) and, once any is refunded, the amount
+    refunded and the amount kept.
 
     Its dates are calendar days in `time_zone`, the program's (the shop's TIME_ZONE).
     """

@@ -436,6 +436,98 @@ def test_receipt(app: Flask, client: FlaskClient) -> None:
     first_page_png(pdf, "receipt")
 
 
+REFUNDED_AT = dt.datetime(2026, 6, 12, 3, 0, tzinfo=dt.UTC)  # June 11 in New York
+
+
+def refund_lines(order: Order, names: tuple[str, ...], *, stripe_cents: int = 0) -> None:
+    """Refund these lines as shop.payments.refunds does, and add what Stripe refunded besides."""
+    lines = 0
+    for item in order.items:
+        if item.name in names:
+            item.refunded_cents = item.total_cents
+            item.refunded_at = REFUNDED_AT
+            item.refund_reason = "asked for by the candidate"
+            lines += item.total_cents
+    order.refunded_cents = lines + stripe_cents
+    if order.items and all(item.refunded_at for item in order.items):
+        order.status = "refunded"
+
+
+FEE = "Green Production assessment fee"
+PRINTS = "Safety certificate, printed"
+
+
+@pytest.mark.parametrize(
+    ("refunded", "stripe_cents", "expected", "absent"),
+    [
+        pytest.param(
+            (PRINTS,),
+            0,
+            [
+                "Status Paid; partly refunded",
+                f"{FEE} 1 $60.00 $60.00 Paid",
+                f"{PRINTS} 2 $20.00 $40.00 Refunded $40.00 on June 11, 2026: asked for by the",
+                "Total (USD) $100.00 Refunded $40.00 Kept $60.00",
+            ],
+            [],
+            id="one line refunded",
+        ),
+        pytest.param(
+            (FEE, PRINTS),
+            0,
+            [
+                "Status Refunded",
+                f"{FEE} 1 $60.00 $60.00 Refunded $60.00 on June 11, 2026",
+                f"{PRINTS} 2 $20.00 $40.00 Refunded $40.00 on June 11, 2026",
+                "Total (USD) $100.00 Refunded $100.00 Kept $0.00",
+            ],
+            ["partly"],
+            id="every line refunded",
+        ),
+        pytest.param(
+            (),
+            1500,
+            [
+                "Status Paid; partly refunded",
+                f"{FEE} 1 $60.00 $60.00 Paid",
+                f"{PRINTS} 2 $20.00 $40.00 Paid",
+                "Total (USD) $100.00 Refunded $15.00 Kept $85.00",
+            ],
+            [],
+            id="a refund in Stripe that matched no line",
+        ),
+        pytest.param(
+            (),
+            0,
+            ["Status Paid Billed", f"{FEE} 1 $60.00 $60.00 Paid", "Total (USD) $100.00"],
+            ["Refunded", "Kept", "partly"],
+            id="nothing refunded",
+        ),
+    ],
+)
+def test_the_receipt_shows_each_lines_refund_and_the_amounts_refunded_and_kept(
+    app: Flask,
+    client: FlaskClient,
+    refunded: tuple[str, ...],
+    stripe_cents: int,
+    expected: list[str],
+    absent: list[str],
+) -> None:
+    with database(app) as session:
+        ana = add_candidate(session, name="Ana Lopez", email="ana@example.com")
+        order = add_order(session, ana)
+        refund_lines(order, refunded, stripe_cents=stripe_cents)
+    sign_in_as(client, ana)
+
+    response = client.get(f"{PREFIX}/receipts/{order.public_id}.pdf")
+
+    text = squeezed(pdf_text(assert_pdf_response(response, f"cpt-receipt-{order.public_id}.pdf")))
+    for line in expected:
+        assert squeezed(line) in text, line
+    for word in absent:
+        assert word not in text, word
+
+
 # ---- who may download what ----
 
 
