@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
@@ -13,7 +14,14 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor
-from markdown.extensions.toc import TocTreeprocessor
+from markdown.extensions.toc import (
+    TocExtension,
+    TocTreeprocessor,
+    remove_fnrefs,
+    render_inner_html,
+    strip_tags,
+    unique,
+)
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor, UnescapeTreeprocessor
 from markdown.util import Registry
@@ -164,6 +172,34 @@ class _Unescape(UnescapeTreeprocessor):
             super().run(root)
 
 
+class _Toc(TocTreeprocessor):
+    """toc's treeprocessor; on a page without its marker, only the headings' ids.
+
+    Without a marker the table of contents goes nowhere (the build never reads `md.toc`), yet
+    toc builds it, serializes it and runs the postprocessors over it for every page. The ids
+    are given as toc gives them: the same slugs, made unique against the same ids.
+    """
+
+    def run(self, doc: etree.Element) -> None:
+        if self.marker or self.use_anchors or self.use_permalinks:
+            super().run(doc)
+            return
+        used = {el.attrib["id"] for el in doc.iter() if "id" in el.attrib}
+        counters: dict[str, int] = {}
+        for el in doc.iter():
+            if isinstance(el.tag, str) and self.header_rgx.match(el.tag):
+                self.set_level(el)
+                if "id" not in el.attrib:
+                    name = strip_tags(render_inner_html(remove_fnrefs(el), self.md))
+                    slug = self.slugify(html.unescape(name), self.sep)
+                    el.attrib["id"] = unique(slug, used, counters)
+                el.attrib.pop("data-toc-label", None)
+
+
+class _TocExtension(TocExtension):
+    TreeProcessorClass = _Toc
+
+
 class _BlockTags(list[str]):
     """Markdown's block-level tags, asked for every element it prettifies: a set answers faster.
 
@@ -268,7 +304,10 @@ class BodyRenderer:
     def __init__(self, context: dict[str, Any] | None) -> None:
         self._extension = _Extension()
         self._markdown = markdown.Markdown(
-            extensions=[*EXTENSIONS, self._extension],
+            extensions=[
+                *(_TocExtension() if name == "toc" else name for name in EXTENSIONS),
+                self._extension,
+            ],
             extension_configs={"tables": {"use_align_attribute": True}},
             output_format="html",
         )
