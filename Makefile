@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 SITE_OUT := build/site
+BUILD_FLAGS ?=  # e.g. make build BUILD_FLAGS=--timings: each stage's time at the end
 INSTALLED := $(VENV)/.installed
 DEBIAN_PACKAGES := chromium fonts-dejavu-core poppler-utils
 
@@ -38,7 +39,7 @@ build: install ## build the static site into build/site/, with the issuer's DID 
 	@# a development key is made under instance/. The site gets only the public DID document.
 	$(BIN)/flask --app shop credentials dev-key
 	$(BIN)/flask --app shop credentials did --out build/did.json
-	$(BIN)/python -m sitegen build --out $(SITE_OUT) --did-document build/did.json
+	$(BIN)/python -m sitegen build --out $(SITE_OUT) --did-document build/did.json $(BUILD_FLAGS)
 
 run: build ## serve the site and the shop, with demo data, on http://$(HOST):$(PORT)/ until Ctrl-C
 	$(BIN)/flask --app shop db upgrade

@@ -152,6 +152,22 @@ _INLINE_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The same for block processors, tried on every block: each text is one the processor's test
+# needs in the block (a quote needs ">", an indented block four spaces). Nested blocks (list
+# items, quotes) are the page's text with indents and markers taken away, which never makes such
+# a text where there was none.
+_BLOCK_NEEDS: dict[str, tuple[str, ...]] = {
+    "indent": ("    ",),
+    "defindent": ("    ",),
+    "code": ("    ",),
+    "hashheader": ("#",),
+    "table": ("|",),
+    "quote": (">",),
+    "reference": ("]:",),
+    "deflist": (": ",),
+}
+
+
 class _AttrList(AttrListTreeprocessor):
     """attr_list's treeprocessor, skipped on a page without "{": it has no attribute list."""
 
@@ -229,6 +245,11 @@ class _PagePlan(Preprocessor):
         # Markdown's patterns in the order it applies them, each with what it needs.
         self._patterns = [(p, _INLINE_NEEDS.get(names.get(id(p), ""))) for p in patterns]
         self._registries: dict[tuple[int, ...], Registry[Any]] = {}  # by the patterns chosen
+        self._parser = md.parser
+        blocks = md.parser.blockprocessors
+        names = {id(blocks[name]): name for name in _BLOCK_NEEDS if name in blocks}
+        self._blocks = [(p, _BLOCK_NEEDS.get(names.get(id(p), ""))) for p in blocks]
+        self._block_registries: dict[tuple[int, ...], Registry[Any]] = {}
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
@@ -238,6 +259,12 @@ class _PagePlan(Preprocessor):
             if needs is None or any(need in text for need in needs)
         )
         self._inline.inlinePatterns = self._registry(chosen)
+        blocks = tuple(
+            i
+            for i, (_, needs) in enumerate(self._blocks)
+            if needs is None or any(need in text for need in needs)
+        )
+        self._parser.blockprocessors = self._block_registry(blocks)
         # Without its marker, the toc extension only gives the headings their ids.
         self._toc.marker = self._marker if self._marker and self._marker in text else ""
         self._attr_list.active = "{" in text
@@ -251,6 +278,15 @@ class _PagePlan(Preprocessor):
             registry = self._registries[chosen] = Registry()
             for i in chosen:
                 registry.register(self._patterns[i][0], str(i), -i)  # the first comes first
+        return registry
+
+    def _block_registry(self, chosen: tuple[int, ...]) -> Registry[Any]:
+        """The chosen block processors, in Markdown's order; made once for each choice."""
+        registry = self._block_registries.get(chosen)
+        if registry is None:
+            registry = self._block_registries[chosen] = Registry()
+            for i in chosen:
+                registry.register(self._blocks[i][0], str(i), -i)
         return registry
 
 
