@@ -742,7 +742,8 @@ def _report(results: dict[str, Any]) -> str:
         "work in chunks that shrink as it runs out: few messages, and no worker left alone "
         "with a long chunk at the end.",
         "- Before each page is parsed, a plan (`sitegen.render`) gives Python-Markdown only "
-        "the inline patterns and treeprocessors that the page's text can use: a code span "
+        "the inline patterns, block processors and treeprocessors that the page's text can "
+        "use: a code span "
         "needs a backtick, a link a bracket, an HTML tag a `<`, a reference link a definition. "
         "Python-Markdown tries every pattern on every run of text otherwise; the plan gives "
         "the same HTML (a test holds it to Markdown's own) for about 40% fewer instructions "
