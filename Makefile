@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 SITE_OUT := build/site
+BUILD_FLAGS ?=  # e.g. make build BUILD_FLAGS=--timings: each stage's time at the end
 INSTALLED := $(VENV)/.installed
 DEBIAN_PACKAGES := chromium fonts-dejavu-core poppler-utils libcairo2
 
@@ -38,7 +39,7 @@ build: install ## build the static site into build/site/, with the issuer's DID 
 	@# a development key is made under instance/. The site gets only the public DID document.
 	$(BIN)/flask --app shop credentials dev-key
 	$(BIN)/flask --app shop credentials did --out build/did.json
-	$(BIN)/python -m sitegen build --out $(SITE_OUT) --did-document build/did.json
+	$(BIN)/python -m sitegen build --out $(SITE_OUT) --did-document build/did.json $(BUILD_FLAGS)
 
 run: build ## serve the site and the shop, with demo data, on http://$(HOST):$(PORT)/ until Ctrl-C
 	$(BIN)/flask --app shop db upgrade
@@ -57,7 +58,7 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## time the site build against Hugo, Pelican and MkDocs, the documents, signing credentials and a 5,000-row bulk verification (docs/performance.md)
+bench: install ## time the site build against its floor, Hugo, Pelican and MkDocs; live reload; the documents; signing credentials; a 5,000-row bulk verification (docs/performance.md)
 	@command -v hugo >/dev/null || { echo "installing Debian package: hugo"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null; }
 	@# Pelican and MkDocs in a venv of their own, apart from the project's dependencies.
@@ -67,6 +68,8 @@ bench: install ## time the site build against Hugo, Pelican and MkDocs, the docu
 		build/bench/venv/bin/python -m pip install --quiet --upgrade pip && \
 		build/bench/venv/bin/python -m pip install --quiet pelican mkdocs markdown; }
 	$(BIN)/python -m bench.documents --batch 1000 --json build/bench/documents.json
+	$(BIN)/python -m bench.floor --pages 1000 5000 --runs 5
+	$(BIN)/python -m bench.reload
 	$(BIN)/python -m bench.site_build
 	$(BIN)/python -m bench.openbadges
 	$(BIN)/python -m bench.loadtest.orgverify

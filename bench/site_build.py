@@ -34,6 +34,8 @@ BENCH = ROOT / "build" / "bench"
 VENV_BIN = BENCH / "venv" / "bin"
 RESULTS = BENCH / "results.json"
 DOCUMENTS = BENCH / "documents.json"  # written by bench.documents (make bench)
+FLOOR = BENCH / "floor.json"  # by bench.floor
+RELOAD = BENCH / "reload.json"  # by bench.reload
 REPORT = ROOT / "docs" / "performance.md"
 SIZES = (200, 1_000, 5_000)
 RUNS = {200: 5, 1_000: 5, 5_000: 3}
@@ -641,6 +643,48 @@ def _documents(figures: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _floor_section(floor: dict[str, Any] | None) -> list[str]:
+    """Ours against the floor (stock Python-Markdown on 2 processes), from bench.floor."""
+    from bench.floor import table
+
+    lines = ["## The floor: stock Python-Markdown on 2 processes (issue 18)", ""]
+    if not floor:
+        return [*lines, f"Not measured in this run ({FLOOR.name} was missing).", ""]
+    return [
+        *lines,
+        f"`python -m bench.floor`, run by `make bench` (measured {floor['date']}, load average "
+        f"{floor['load_average_at_start']} at the start, {floor['load_average_at_end']} at the "
+        f"end, on {floor['cpus']} CPUs). The floor is {floor['cpus']} fresh Python processes, "
+        "each converting every other page body with one `markdown.Markdown()` (no extension) "
+        "reset between pages, writing nothing. Ours is a cold `python -m sitegen build "
+        "--no-cache --no-search --jobs 2` of the same corpus: front matter, our extensions, "
+        "nh3, templates, every file written and every link checked. The three take turns, "
+        f"{floor['rows'][0]['runs']} times; the ratio is the median of each turn's ratio, "
+        "and CPU time (all processes) is the steadier figure on a busy machine. The goal: "
+        "ours / floor at most 1.15.",
+        "",
+        *table(floor),
+        "",
+    ]
+
+
+def _reload_section(reload: dict[str, Any] | None) -> list[str]:
+    """From saving a Markdown file to the live site's answer, from bench.reload."""
+    lines = ["## Live reload (`make run`)", ""]
+    if not reload:
+        return [*lines, f"Not measured in this run ({RELOAD.name} was missing).", ""]
+    pages = ", ".join(f"{p} {ms:.0f} ms" for p, ms in reload["by_page_median_ms"].items())
+    return [
+        *lines,
+        f"`python -m bench.reload` (measured {reload['date']}, load average "
+        f"{reload['load_average_at_start']}): {reload['edits']} edits of the real content, "
+        "each timed from closing the saved Markdown file to the first answer of its page that "
+        f"shows the edit. Median {reload['median_ms']:.0f} ms, at most "
+        f"{reload['max_ms']:.0f} ms (goal: under {reload['goal_ms']} ms); by page: {pages}.",
+        "",
+    ]
+
+
 def _report(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
@@ -685,6 +729,8 @@ def _report(results: dict[str, Any]) -> str:
             for g in results["goals"]
         ),
         "",
+        *_floor_section(results.get("floor")),
+        *_reload_section(results.get("reload")),
         *_documents(results.get("documents")),
         "## What makes it fast",
         "",
@@ -696,7 +742,8 @@ def _report(results: dict[str, Any]) -> str:
         "work in chunks that shrink as it runs out: few messages, and no worker left alone "
         "with a long chunk at the end.",
         "- Before each page is parsed, a plan (`sitegen.render`) gives Python-Markdown only "
-        "the inline patterns and treeprocessors that the page's text can use: a code span "
+        "the inline patterns, block processors and treeprocessors that the page's text can "
+        "use: a code span "
         "needs a backtick, a link a bracket, an HTML tag a `<`, a reference link a definition. "
         "Python-Markdown tries every pattern on every run of text otherwise; the plan gives "
         "the same HTML (a test holds it to Markdown's own) for about 40% fewer instructions "
@@ -750,6 +797,8 @@ def main() -> None:
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     goals = _goals(rows, identical)
     documents = json.loads(DOCUMENTS.read_text()) if DOCUMENTS.is_file() else None
+    floor = json.loads(FLOOR.read_text()) if FLOOR.is_file() else None
+    reload = json.loads(RELOAD.read_text()) if RELOAD.is_file() else None
     results = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine,
@@ -760,6 +809,8 @@ def main() -> None:
         "markdown_cpu_ms_per_page": round(markdown * 1000, 3),
         "stock_markdown_cpu_ms_per_page": round(stock * 1000, 3),
         "documents": documents,
+        "floor": floor,
+        "reload": reload,
         "goals": goals,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import DEFAULT_CONTENT, TEMPLATES
 from .build import BuildError, build
 from .content import ContentError
+from .timings import Timings, cpu_seconds, since_process_start
 
 DEFAULT_OUT = DEFAULT_CONTENT.parent / "build" / "site"
 DEFAULT_CACHE = DEFAULT_CONTENT.parent / "build" / "cache"
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument("--templates", type=Path, default=None, help=f"default: {TEMPLATES}")
     build_cmd.add_argument(
         "--jobs", type=int, default=None, help="worker processes (default: CPUs)"
+    )
+    build_cmd.add_argument(
+        "--timings", action="store_true", help="print each stage's time at the end"
     )
     build_cmd.add_argument(
         "--did-document",
@@ -55,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             args.jobs,
             not args.no_search,
             args.did_document,
+            args.timings,
         )
     return _serve(args.content, args.search_dir, args.host, args.port)
 
@@ -67,8 +72,13 @@ def _build(
     jobs: int | None,
     search: bool,
     did_document: Path | None = None,
+    show_timings: bool = False,
 ) -> int:
     started = time.perf_counter()
+    timings = Timings()
+    since_start = since_process_start()
+    if since_start is not None:  # the interpreter, its imports and ours, before the build
+        timings.add("start-up", since_start, cpu_seconds())
     try:
         result = build(
             content,
@@ -78,6 +88,7 @@ def _build(
             templates=templates,
             jobs=jobs,
             did_document=did_document,
+            timings=timings,
         )
     except ContentError as error:
         print(f"content error:\n{error}", file=sys.stderr)
@@ -91,6 +102,8 @@ def _build(
         f"({result.files} files, {result.rendered} rendered, {result.written} written) "
         f"into {result.out_dir} in {seconds:.2f} s"
     )
+    if show_timings:
+        print(timings.table())
     return 0
 
 

@@ -27,6 +27,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from .content import ContentError, ContentProblem, Source, read_bytes
 from .kinds import Output, RouteError, SiteKind, load
 from .links import BrokenLink, check, collect
 from .render import BodyRenderer, View, configure_jinja, has_expressions
+from .timings import Timings
 
 if TYPE_CHECKING:
     from .pdf import PdfCache  # WeasyPrint is slow to import: only when a build needs it
@@ -117,18 +119,22 @@ def build(
     templates: Path | None = None,
     jobs: int | None = None,
     did_document: Path | None = None,
+    timings: Timings | None = None,
 ) -> BuildResult:
     """Build `content_dir` into `out_dir`; raise ContentError or BuildError on any problem.
 
     With `cache_dir`, a rebuild renders only what changed (and documents come from the PDF cache
     there); `jobs` worker processes render (default: one per CPU). With `did_document` (a file
-    the shop writes), the issuer's DID document is published at /.well-known/did.json.
+    the shop writes), the issuer's DID document is published at /.well-known/did.json. Each
+    stage's time is added to `timings`, if given.
     """
-    generator = _generator_digest()
-    state_file = _state_file(cache_dir, out_dir)
-    state = _State.load(state_file, generator)
-    content.FRONT_MATTER_MEMO.update(state.front)
-    kind = load(content_dir, templates)  # validates everything before anything is written
+    timed = timings or Timings()
+    with timed.stage("load content"):
+        generator = _generator_digest()
+        state_file = _state_file(cache_dir, out_dir)
+        state = _State.load(state_file, generator)
+        content.FRONT_MATTER_MEMO.update(state.front)
+        kind = load(content_dir, templates)  # validates everything before anything is written
     extra_files = {}
     if did_document is not None:
         try:
@@ -142,44 +148,59 @@ def build(
     # Nothing was added to or removed from the output since the last build (that would have
     # changed a folder's time): then the stale files are the ones it made that this one does not.
     # A new (or empty) output holds none.
-    known = set(state.files) if _same_folders(out_dir, state.folders) else None
-    if known is None and _is_new(out_dir):
-        known = set()
-    run = _Run(kind, out_dir, state, cache_dir, generator)
-    plans = run.plan(outputs)
-    todo = [i for i, plan in enumerate(plans) if not run.current(plan)]
-    # Documents first: they take longest, and must not be what the last worker waits for.
-    todo.sort(key=lambda i: not plans[i].view.document)
+    with timed.stage("plan"):
+        known = set(state.files) if _same_folders(out_dir, state.folders) else None
+        if known is None and _is_new(out_dir):
+            known = set()
+        run = _Run(kind, out_dir, state, cache_dir, generator)
+        plans = run.plan(outputs)
+        todo = [i for i, plan in enumerate(plans) if not run.current(plan)]
+    # Documents first, the one showing most pages first: they take longest, and must not be
+    # what the last worker waits for.
+    todo.sort(key=lambda i: (not plans[i].view.document, -len(plans[i].sources)))
     problems: list[ContentProblem] = []
     failures: list[str] = []
-    for done in _render(run, plans, todo, jobs or _cpus()):
-        problems += done.problems
-        if done.failure:
-            failures.append(done.failure)
-        if done.record is not None:
-            run.records[plans[done.position].output.file] = done.record
-            run.written += done.written
-        run.body_links.update(done.body_links)
+    with timed.stage("render") as note:
+        spent = {True: 0.0, False: 0.0}  # CPU seconds by whether the output is a document
+        for done in _render(run, plans, todo, jobs or _cpus()):
+            problems += done.problems
+            if done.failure:
+                failures.append(done.failure)
+            if done.record is not None:
+                run.records[plans[done.position].output.file] = done.record
+                run.written += done.written
+            run.body_links.update(done.body_links)
+            spent[plans[done.position].view.document] += done.cpu
+        documents = sum(1 for i in todo if plans[i].view.document)
+        note.append(f"{len(todo) - documents} pages in {spent[False]:.3f} s of CPU")
+        note.append(f"{documents} documents in {spent[True]:.3f} s of CPU")
     if problems or failures:
         # Stop here, as at the first failing page before; what was written is recorded.
         _save(state, state_file, run, kind, folders=False)
         if problems:
             raise ContentError(sorted(problems, key=lambda p: (str(p.path), p.line)))
         raise BuildError("\n".join(failures))
-    run.copy_static()
-    run.write_files(extra_files)
-    # Files the build did not make go before pagefind runs, so it never indexes a stale page.
-    removed = _remove_stale(out_dir, set(run.records), known, keep="pagefind/" if search else "")
+    with timed.stage("static files"):
+        run.copy_static()
+        run.write_files(extra_files)
+        # Files the build did not make go before pagefind runs, so it never indexes a stale page.
+        keep = "pagefind/" if search else ""
+        removed = _remove_stale(out_dir, set(run.records), known, keep=keep)
     if search:
-        run.index_for_search()
-        removed += _remove_stale(out_dir, set(run.records), known, under="pagefind/")
-    # The same files as the last build, whose links were all found: they still are.
-    check = _link_check(search, kind)
-    same = state.files == run.records
-    broken = [] if same and state.checked == check else run.check_links(search)
-    checked = "" if broken else check
-    if todo or run.written or removed or not same or known is None or state.checked != checked:
-        _save(state, state_file, run, kind, folders=True, checked=checked)
+        with timed.stage("search index"):
+            run.index_for_search()
+            removed += _remove_stale(out_dir, set(run.records), known, under="pagefind/")
+    with timed.stage("link check") as note:
+        # The same files as the last build, whose links were all found: they still are.
+        check = _link_check(search, kind)
+        same = state.files == run.records
+        skip = same and state.checked == check
+        broken = [] if skip else run.check_links(search)
+        checked = "" if broken else check
+        note.append("unchanged since a build whose links were all found" if skip else "")
+    with timed.stage("save cache"):
+        if todo or run.written or removed or not same or known is None or state.checked != checked:
+            _save(state, state_file, run, kind, folders=True, checked=checked)
     if broken:
         raise BuildError(run.describe(broken, plans))
     return BuildResult(
@@ -368,7 +389,12 @@ class _Run:
                 os.unlink(self.body_cache / name)
 
     def render(self, index: int, plan: _Plan) -> _Done:
-        """Render one output and write its file if its bytes changed."""
+        """Render one output and write its file if its bytes changed; with its CPU time."""
+        started = time.process_time()
+        done = self._render(index, plan)
+        return done._replace(cpu=time.process_time() - started)
+
+    def _render(self, index: int, plan: _Plan) -> _Done:
         output = plan.output
         fresh: dict[str, tuple[str, ...]] = {}
         try:
@@ -398,15 +424,27 @@ class _Run:
         return text.encode()
 
     def _document(self, html: str) -> bytes:
-        from .pdf import KWA_STYLESHEETS, PdfCache, html_to_pdf  # slow to import: when needed
+        from .pdf import KWA_STYLESHEETS, html_to_pdf
 
         static = self.kind.static or STATIC
-        if self._documents is None:  # its key hashes every static file: once per process
-            self._documents = PdfCache(self.pdf_cache, static)
-        return self._documents.get_or_render(
+        return self.documents().get_or_render(
             html,
             lambda: html_to_pdf(html, static, self.kind.site_url, stylesheets=KWA_STYLESHEETS),
         )
+
+    def documents(self) -> PdfCache:
+        """The PDF cache, made (and WeasyPrint imported, our style sheet parsed) on first use.
+
+        The build calls it before forking its workers when there are documents to render, so
+        that they share one import, one hash of the static files and one parse of the sheet.
+        """
+        if self._documents is None:
+            from .pdf import KWA_STYLESHEETS, PdfCache, preload  # slow to import: when needed
+
+            static = self.kind.static or STATIC
+            self._documents = PdfCache(self.pdf_cache, static)
+            preload(static, self.kind.site_url, KWA_STYLESHEETS)
+        return self._documents
 
     def copy_static(self) -> None:
         """Copy the static files; as Frozen-Flask does, they are served under /static/."""
@@ -508,6 +546,7 @@ class _Done(NamedTuple):
     body_links: dict[str, tuple[str, ...]]  # of the Markdown converted on the way
     problems: list[ContentProblem]
     failure: str | None
+    cpu: float = 0.0  # seconds of the process that rendered it
 
 
 # -- rendering in worker processes -----------------------------------------------------------------
@@ -527,6 +566,8 @@ def _render(run: _Run, plans: list[_Plan], todo: list[int], jobs: int) -> Iterat
         yield from (run.render(i, plans[i]) for i in todo)
         return
     chunks = _chunks(todo, plans, jobs)
+    if any(plans[i].view.document for i in todo):
+        run.documents()
     _RUN = (run, plans)
     gc.freeze()  # the workers share the loaded site: no collection should copy its pages
     try:

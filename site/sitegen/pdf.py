@@ -180,6 +180,20 @@ def _stylesheet(static_dir: Path, base: str, name: str) -> CSS:
         return sheet
 
 
+def preload(static_dir: Path, base_url: str, stylesheets: Sequence[str]) -> None:
+    """Parse `stylesheets` now, as html_to_pdf will (so that forked workers share the parse).
+
+    A sheet that warns is forgotten again, so the document that uses it reports the warning.
+    """
+    base = base_url.rstrip("/") + "/"
+    for name in stylesheets:
+        with _weasyprint_warnings() as warnings:
+            _stylesheet(static_dir, base, name)
+        if warnings:
+            with _SHEETS_LOCK:
+                _SHEETS.pop((static_dir.resolve() / name, base), None)
+
+
 class PdfCache:
     """Rendered PDFs on disk, keyed by everything that shapes them: the HTML and the static files.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
@@ -13,7 +14,14 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor
-from markdown.extensions.toc import TocTreeprocessor
+from markdown.extensions.toc import (
+    TocExtension,
+    TocTreeprocessor,
+    remove_fnrefs,
+    render_inner_html,
+    strip_tags,
+    unique,
+)
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor, UnescapeTreeprocessor
 from markdown.util import Registry
@@ -150,6 +158,22 @@ _INLINE_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The same for block processors, tried on every block: each text is one the processor's test
+# needs in the block (a quote needs ">", an indented block four spaces). Nested blocks (list
+# items, quotes) are the page's text with indents and markers taken away, which never makes such
+# a text where there was none.
+_BLOCK_NEEDS: dict[str, tuple[str, ...]] = {
+    "indent": ("    ",),
+    "defindent": ("    ",),
+    "code": ("    ",),
+    "hashheader": ("#",),
+    "table": ("|",),
+    "quote": (">",),
+    "reference": ("]:",),
+    "deflist": (": ",),
+}
+
+
 class _AttrList(AttrListTreeprocessor):
     """attr_list's treeprocessor, skipped on a page without "{": it has no attribute list."""
 
@@ -168,6 +192,34 @@ class _Unescape(UnescapeTreeprocessor):
     def run(self, root: etree.Element) -> None:
         if self.active:
             super().run(root)
+
+
+class _Toc(TocTreeprocessor):
+    """toc's treeprocessor; on a page without its marker, only the headings' ids.
+
+    Without a marker the table of contents goes nowhere (the build never reads `md.toc`), yet
+    toc builds it, serializes it and runs the postprocessors over it for every page. The ids
+    are given as toc gives them: the same slugs, made unique against the same ids.
+    """
+
+    def run(self, doc: etree.Element) -> None:
+        if self.marker or self.use_anchors or self.use_permalinks:
+            super().run(doc)
+            return
+        used = {el.attrib["id"] for el in doc.iter() if "id" in el.attrib}
+        counters: dict[str, int] = {}
+        for el in doc.iter():
+            if isinstance(el.tag, str) and self.header_rgx.match(el.tag):
+                self.set_level(el)
+                if "id" not in el.attrib:
+                    name = strip_tags(render_inner_html(remove_fnrefs(el), self.md))
+                    slug = self.slugify(html.unescape(name), self.sep)
+                    el.attrib["id"] = unique(slug, used, counters)
+                el.attrib.pop("data-toc-label", None)
+
+
+class _TocExtension(TocExtension):
+    TreeProcessorClass = _Toc
 
 
 class _BlockTags(list[str]):
@@ -199,6 +251,11 @@ class _PagePlan(Preprocessor):
         # Markdown's patterns in the order it applies them, each with what it needs.
         self._patterns = [(p, _INLINE_NEEDS.get(names.get(id(p), ""))) for p in patterns]
         self._registries: dict[tuple[int, ...], Registry[Any]] = {}  # by the patterns chosen
+        self._parser = md.parser
+        blocks = md.parser.blockprocessors
+        names = {id(blocks[name]): name for name in _BLOCK_NEEDS if name in blocks}
+        self._blocks = [(p, _BLOCK_NEEDS.get(names.get(id(p), ""))) for p in blocks]
+        self._block_registries: dict[tuple[int, ...], Registry[Any]] = {}
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
@@ -208,6 +265,12 @@ class _PagePlan(Preprocessor):
             if needs is None or any(need in text for need in needs)
         )
         self._inline.inlinePatterns = self._registry(chosen)
+        blocks = tuple(
+            i
+            for i, (_, needs) in enumerate(self._blocks)
+            if needs is None or any(need in text for need in needs)
+        )
+        self._parser.blockprocessors = self._block_registry(blocks)
         # Without its marker, the toc extension only gives the headings their ids.
         self._toc.marker = self._marker if self._marker and self._marker in text else ""
         self._attr_list.active = "{" in text
@@ -221,6 +284,15 @@ class _PagePlan(Preprocessor):
             registry = self._registries[chosen] = Registry()
             for i in chosen:
                 registry.register(self._patterns[i][0], str(i), -i)  # the first comes first
+        return registry
+
+    def _block_registry(self, chosen: tuple[int, ...]) -> Registry[Any]:
+        """The chosen block processors, in Markdown's order; made once for each choice."""
+        registry = self._block_registries.get(chosen)
+        if registry is None:
+            registry = self._block_registries[chosen] = Registry()
+            for i in chosen:
+                registry.register(self._blocks[i][0], str(i), -i)
         return registry
 
 
@@ -275,7 +347,10 @@ class BodyRenderer:
     def __init__(self, context: dict[str, Any] | None) -> None:
         self._extension = _Extension()
         self._markdown = markdown.Markdown(
-            extensions=[*EXTENSIONS, self._extension],
+            extensions=[
+                *(_TocExtension() if name == "toc" else name for name in EXTENSIONS),
+                self._extension,
+            ],
             extension_configs={"tables": {"use_align_attribute": True}},
             output_format="html",
         )
