@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         store,
         stripe_webhook,
         verify,
+        vouchers,
     )
 
     csrf.init_app(app)
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organisation.blueprint)
     app.register_blueprint(organisation.api_blueprint)
     app.register_blueprint(organisation_admin.blueprint)
+    app.register_blueprint(vouchers.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)
     csrf.exempt(stripe_webhook.blueprint)

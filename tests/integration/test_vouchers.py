@@ -21,6 +21,7 @@ import pytest
 import stripe
 from factories import add_attempt, add_authorization, add_candidate, shop_config
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, wait_for
@@ -431,3 +432,108 @@ def test_twenty_concurrent_accepts_of_one_code_give_exactly_one_authorization(
         assert held == 1
         fresh = session.scalars(select(Voucher).where(Voucher.code == code)).one()
         assert fresh.authorization_id is not None
+
+
+# -- the pages ---------------------------------------------------------------------------------
+
+
+def member_client(app: Flask, email: str) -> FlaskClient:
+    client = app.test_client()
+    with client.session_transaction("/shop/") as session:
+        session["member_email"] = email
+    return client
+
+
+def candidate_client(app: Flask, candidate_id: int) -> FlaskClient:
+    client = app.test_client()
+    with client.session_transaction("/shop/") as session:
+        session["candidate_id"] = candidate_id
+    return client
+
+
+def org_of(app: Flask, organisation_id: int) -> tuple[str, str]:
+    """An organisation's public id and its first member's address."""
+    with app.app_context():
+        organisation = db.session().get(Organisation, organisation_id)
+        assert organisation is not None
+        return organisation.public_id, organisation.members[0].email
+
+
+# (method, URL, form) aimed at B's things; {a}, {b}: the organisations, {v}: B's voucher.
+B_REQUESTS = [
+    ("GET", "/shop/org/{b}/vouchers", {}),
+    ("POST", "/shop/org/{b}/vouchers/buy", {"module": "safety", "quantity": "1"}),
+    ("POST", "/shop/org/{b}/vouchers/{v}/assign", {"email": "mallory@example.com"}),
+    ("POST", "/shop/org/{b}/vouchers/{v}/refund", {}),
+    ("POST", "/shop/org/{a}/vouchers/{v}/assign", {"email": "mallory@example.com"}),
+    ("POST", "/shop/org/{a}/vouchers/{v}/refund", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "form"), B_REQUESTS, ids=[u for _, u, _ in B_REQUESTS])
+def test_a_member_of_a_gets_404_on_the_vouchers_of_b(
+    app: Flask, method: str, url: str, form: dict[str, str]
+) -> None:
+    a, b = new_organisation(app, "Acme Tools"), new_organisation(app, "Bolt Works")
+    with app.app_context(), db.transaction() as session:
+        (voucher,) = add_vouchers(session, b, 1)
+        voucher_id = voucher.id
+    (a_public, a_member), (b_public, _) = org_of(app, a), org_of(app, b)
+    client = member_client(app, a_member)
+    target = url.format(a=a_public, b=b_public, v=voucher_id)
+    assert client.open(target, method=method, data=form).status_code == 404
+    with app.app_context():
+        fresh = db.session().get(Voucher, voucher_id)
+        assert fresh is not None and fresh.assigned_email is None and fresh.refunded_at is None
+        assert db.session().scalars(select(func.count()).select_from(VoucherOrder)).one() == 1
+
+
+def test_a_refused_acceptance_shows_the_reason_to_the_candidate_and_the_organisation(
+    app: Flask,
+) -> None:
+    organisation_id = new_organisation(app)
+    public_id, member = org_of(app, organisation_id)
+    with app.app_context(), db.transaction() as session:
+        ana = add_candidate(session, email=EMPLOYEE)
+        add_attempt(session, ana, "safety", dt.date(2026, 6, 10), passed=False)
+        (voucher,) = add_vouchers(session, organisation_id, 1)
+        ana_id, voucher_id, code = ana.id, voucher.id, voucher.code
+    organisation_page = member_client(app, member)
+    assigned = organisation_page.post(
+        f"/shop/org/{public_id}/vouchers/{voucher_id}/assign", data={"email": "Ana@Example.com"}
+    )
+    assert assigned.status_code == 302
+    ana_client = candidate_client(app, ana_id)
+    refused = ana_client.post("/shop/vouchers", data={"code": code})
+    assert refused.status_code == 400
+    assert "in a retake wait" in refused.text and "2026-06-25" in refused.text
+    listing = organisation_page.get(f"/shop/org/{public_id}/vouchers").text
+    assert "assigned" in listing and "in a retake wait" in listing and "2026-06-25" in listing
+    typo = ana_client.post("/shop/vouchers", data={"code": code[:-1] + "0"})
+    assert typo.status_code == 400 and "typing mistake" in typo.text
+
+
+def test_an_employee_accepts_an_assigned_voucher_in_the_shop(app: Flask) -> None:
+    organisation_id = new_organisation(app)
+    public_id, member = org_of(app, organisation_id)
+    with app.app_context(), db.transaction() as session:
+        ana = add_candidate(session, email=EMPLOYEE)
+        (voucher,) = add_vouchers(session, organisation_id, 1, assigned_email=EMPLOYEE)
+        ana_id, code = ana.id, voucher.code
+    accepted = candidate_client(app, ana_id).post("/shop/vouchers", data={"code": code.lower()})
+    assert accepted.status_code == 302
+    with app.app_context():
+        (authorization,) = db.session().scalars(
+            select(Authorization).where(Authorization.candidate_id == ana_id)
+        )
+        assert (authorization.module, authorization.source) == ("safety", f"voucher {code}")
+    listing = member_client(app, member).get(f"/shop/org/{public_id}/vouchers").text
+    assert "accepted" in listing
+
+
+def test_a_bad_quantity_on_the_buy_form_is_a_400_with_a_message(app: Flask) -> None:
+    public_id, member = org_of(app, new_organisation(app))
+    answer = member_client(app, member).post(
+        f"/shop/org/{public_id}/vouchers/buy", data={"module": "safety", "quantity": "lots"}
+    )
+    assert answer.status_code == 400 and "number of vouchers from 1 to 200" in answer.text
