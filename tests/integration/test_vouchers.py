@@ -388,19 +388,26 @@ def test_an_accepted_voucher_is_used_by_the_next_recorded_attempt_and_shown_used
         assert (view.used_on, view.passed) == (dt.date(2026, 6, 20), True)
 
 
+MODULES = ("safety", "quality", "processes", "maintenance", "green")
+
+
 def test_twenty_concurrent_accepts_of_one_code_give_exactly_one_authorization(
     app: Flask,
 ) -> None:
+    """An any-module voucher, accepted for five modules four times each at once: the rule of
+    one unused authorization per module cannot save it, only the voucher's own guard."""
     organisation_id = new_organisation(app)
     with app.app_context(), db.transaction() as session:
         ana = add_candidate(session, email=EMPLOYEE)
-        (voucher,) = add_vouchers(session, organisation_id, 1, assigned_email=EMPLOYEE)
+        (voucher,) = add_vouchers(
+            session, organisation_id, 1, rules.ANY_MODULE, assigned_email=EMPLOYEE
+        )
         ana_id, code = ana.id, voucher.code
     start = threading.Barrier(20)
     outcomes: list[object] = []
     lock = threading.Lock()
 
-    def accept() -> None:
+    def accept(module: str) -> None:
         with app.app_context():
             start.wait()
             try:
@@ -408,14 +415,14 @@ def test_twenty_concurrent_accepts_of_one_code_give_exactly_one_authorization(
                     candidate = session.get(Candidate, ana_id)
                     assert candidate is not None
                     outcome: object = vouchers.accept(
-                        session, candidate, code, None, NOW, TODAY, current_program()
+                        session, candidate, code, module, NOW, TODAY, current_program()
                     )
             except Exception as error:  # a serialisation failure counts as a loss, not a win
                 outcome = error
             with lock:
                 outcomes.append(outcome)
 
-    threads = [threading.Thread(target=accept) for _ in range(20)]
+    threads = [threading.Thread(target=accept, args=(MODULES[i % 5],)) for i in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
