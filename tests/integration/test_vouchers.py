@@ -195,6 +195,22 @@ def test_a_paid_checkout_makes_n_voucher_codes_at_full_price_expiring_in_twelve_
         assert {v.organisation_id for v in order.vouchers} == {organisation_id}
 
 
+def test_the_same_paid_session_told_again_makes_no_more_vouchers(shop: Flask) -> None:
+    organisation_id = new_organisation(shop)
+    public_id = buy(shop, organisation_id, 2)
+    with shop.app_context(), db.transaction() as session:
+        order = session.scalars(
+            select(VoucherOrder).where(VoucherOrder.public_id == public_id)
+        ).one()
+        assert order.checkout_session_id is not None
+        paid = payments.gateway().retrieve_checkout_session(order.checkout_session_id)
+        for _ in range(2):  # the success page, a redelivered webhook
+            vouchers.confirm_payment(
+                session, payments.gateway(), paid, NOW, TODAY, current_program()
+            )
+    assert len(codes_of(shop, public_id)) == 2
+
+
 @pytest.mark.parametrize(("module", "quantity"), [("woodwork", 1), ("safety", 0), ("", 201)])
 def test_a_purchase_of_no_module_or_a_bad_quantity_is_refused_and_stores_nothing(
     shop: Flask, module: str, quantity: int
