@@ -211,6 +211,51 @@ def test_the_same_paid_session_told_again_makes_no_more_vouchers(shop: Flask) ->
     assert len(codes_of(shop, public_id)) == 2
 
 
+def test_a_payment_for_a_voucher_order_closed_before_it_arrived_is_refunded_whole(
+    shop: Flask, fake_stripe: FakeStripe
+) -> None:
+    organisation_id = new_organisation(shop)
+    with shop.app_context(), db.transaction() as session:
+        organisation = session.get(Organisation, organisation_id)
+        assert organisation is not None
+        order, checkout = vouchers.start_purchase(
+            session,
+            payments.gateway(),
+            organisation,
+            "alice@acme.example",
+            "safety",
+            2,
+            shop.config["CLOCK"](),
+            current_program(),
+            urls=urls,
+        )
+        order.status = VoucherOrderStatus.EXPIRED  # as an expiry event would, just before
+        public_id = order.public_id
+    assert checkout.url is not None
+    assert pay(checkout.url).status_code in (302, 303)
+
+    def refunded() -> bool:
+        with shop.app_context():
+            status = db.session().scalars(
+                select(VoucherOrder.status).where(VoucherOrder.public_id == public_id)
+            )
+            return status.one() == VoucherOrderStatus.REFUNDED
+
+    wait_for(refunded)
+    assert codes_of(shop, public_id) == []
+    with shop.app_context():
+        intent = (
+            db.session()
+            .scalars(
+                select(VoucherOrder.payment_intent_id).where(VoucherOrder.public_id == public_id)
+            )
+            .one()
+        )
+    client = stripe.StripeClient("sk_test_shop", base_addresses={"api": fake_stripe.url})
+    refunds = client.v1.refunds.list(params={"payment_intent": intent})
+    assert [r.amount for r in refunds.data] == [12000]
+
+
 @pytest.mark.parametrize(("module", "quantity"), [("woodwork", 1), ("safety", 0), ("", 201)])
 def test_a_purchase_of_no_module_or_a_bad_quantity_is_refused_and_stores_nothing(
     shop: Flask, module: str, quantity: int
