@@ -605,3 +605,9 @@ def test_a_bad_quantity_on_the_buy_form_is_a_400_with_a_message(app: Flask) -> N
         f"/shop/org/{public_id}/vouchers/buy", data={"module": "safety", "quantity": "lots"}
     )
     assert answer.status_code == 400 and "number of vouchers from 1 to 200" in answer.text
+
+
+def test_the_organisation_page_links_to_its_vouchers(app: Flask) -> None:
+    public_id, member = org_of(app, new_organisation(app))
+    page = member_client(app, member).get(f"/shop/org/{public_id}/").text
+    assert f'href="/shop/org/{public_id}/vouchers"' in page
