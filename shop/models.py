@@ -340,4 +340,4 @@ class CredentialEvent(Base):
 
 
 # Organisations live in a module of their own; importing it here registers their tables.
-from . import models_organisations  # noqa: E402, F401
+from . import models_organisations, models_vouchers  # noqa: E402, F401

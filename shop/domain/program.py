@@ -51,6 +51,7 @@ class Policy:
     recommended_math_grade: int
     recommended_reading_grade: int
     retake_discounts_allowed: bool
+    voucher_months: int
 
     def wait_after_failure(self, failure_number: int) -> int:
         """Days to wait after the n-th failed attempt (1-based); the last wait repeats."""
@@ -141,6 +142,7 @@ def parse_program(data: Mapping[str, Any]) -> Program:
             recommended_math_grade=_get(policy, "recommended_math_grade", int, "policy"),
             recommended_reading_grade=_get(policy, "recommended_reading_grade", int, "policy"),
             retake_discounts_allowed=_get(policy, "retake_discounts_allowed", bool, "policy"),
+            voucher_months=_positive(policy, "voucher_months", "policy"),
         ),
         assessment_minutes=_get(assessment, "minutes", int, "assessment"),
         questions_min=_get(assessment, "questions_min", int, "assessment"),
@@ -219,6 +221,13 @@ def _get(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     # bool is a subclass of int: a true/false where a number belongs is still wrong.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ProgramDataError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _positive(table: Mapping[str, Any], key: str, where: str) -> int:
+    value: int = _get(table, key, int, where)
+    if value < 1:
+        raise ProgramDataError(f"{where}.{key}: expected a whole number above 0, got {value}")
     return value
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from shop.domain.program import Program
 from shop.models import StripeEvent
+from shop.models_vouchers import VoucherOrderStatus
+from shop.services import vouchers
 
 from . import fulfilment
 from . import refunds as refunds_module
@@ -35,10 +37,21 @@ Handler = Callable[[Context, Mapping[str, Any]], None]
 
 
 def _paid_or_pending(context: Context, data: Mapping[str, Any]) -> None:
+    checkout = session_from_event(data)
+    if vouchers.is_voucher_checkout(checkout):
+        vouchers.confirm_payment(
+            context.session,
+            context.refunder,
+            checkout,
+            context.now,
+            context.today,
+            context.program,
+        )
+        return
     fulfilment.confirm_payment(
         context.session,
         context.refunder,
-        session_from_event(data),
+        checkout,
         now=context.now,
         today=context.today,
         program=context.program,
@@ -46,11 +59,19 @@ def _paid_or_pending(context: Context, data: Mapping[str, Any]) -> None:
 
 
 def _failed(context: Context, data: Mapping[str, Any]) -> None:
-    fulfilment.fail(context.session, session_from_event(data), context.now)
+    checkout = session_from_event(data)
+    if vouchers.is_voucher_checkout(checkout):
+        vouchers.close_unpaid(context.session, checkout, VoucherOrderStatus.FAILED)
+        return
+    fulfilment.fail(context.session, checkout, context.now)
 
 
 def _expired(context: Context, data: Mapping[str, Any]) -> None:
-    fulfilment.expire(context.session, session_from_event(data), context.now)
+    checkout = session_from_event(data)
+    if vouchers.is_voucher_checkout(checkout):
+        vouchers.close_unpaid(context.session, checkout, VoucherOrderStatus.EXPIRED)
+        return
+    fulfilment.expire(context.session, checkout, context.now)
 
 
 def _declined(context: Context, data: Mapping[str, Any]) -> None:

@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         stripe_webhook,
         verify,
         verify_pasted,  # noqa: F401  (its route is on the verify blueprint)
+        vouchers,
     )
 
     csrf.init_app(app)
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organisation.api_blueprint)
     app.register_blueprint(organisation_admin.blueprint)
     app.register_blueprint(badges.blueprint)
+    app.register_blueprint(vouchers.blueprint)
     # Machine-to-machine, authenticated by signatures (HMAC, Stripe's) instead of a session.
     csrf.exempt(api.blueprint)
     csrf.exempt(stripe_webhook.blueprint)

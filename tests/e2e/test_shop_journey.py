@@ -455,3 +455,80 @@ def test_the_shop_pages_wear_the_sites_look_at_both_widths_in_both_schemes(
                 assert_accessible(page)
     finally:
         context.close()
+
+
+def test_a_member_buys_three_vouchers_assigns_one_and_sees_it_accepted_then_used(
+    visitor: BrowserContext, shop: Shop
+) -> None:
+    """Noor Haddad (no attempts) is both a member of Acme and, by the same address, its
+    employee: she buys three Green vouchers, assigns one to herself, accepts it, and Acme sees
+    it used once the attempt is recorded."""
+    from shop.services import organisations
+    from shop.services.results.attempts import record_attempts
+    from shop.services.results.record import ResultRecord
+
+    with shop.app.app_context(), db.transaction() as session:
+        acme = organisations.create(
+            session, "Acme Tools", "hr@acme.example", NEW, by="e2e", now=system_clock()
+        )
+        acme_id = acme.public_id
+    page = visitor.new_page()
+    sign_in(page, shop, NEW, "Noor Haddad")
+    page.goto(f"/shop/org/{acme_id}/")
+    page.get_by_role("link", name="Assessment vouchers").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Assessment vouchers")
+    page.get_by_label("Module").select_option(label="Green Production")
+    page.get_by_label("How many (1 to 200)").fill("3")
+    assert_accessible(page)
+    screenshot(page, "org-vouchers-buy")
+    page.get_by_role("button", name="Pay with Stripe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pay")
+    page.get_by_label("Payment method").select_option(label="Visa 4242 (succeeds)")
+    page.get_by_role("button", name="Pay", exact=True).click()
+
+    rows = page.locator("table.cart tbody tr")
+    deadline = time.monotonic() + PAID_WITHIN_SECONDS
+    while rows.count() < 3:
+        assert time.monotonic() < deadline, "no vouchers after the payment"
+        time.sleep(0.5)
+        page.reload()
+    expect(rows).to_have_count(3)
+    first = rows.first
+    code = first.locator("code").inner_text()
+    first.get_by_label("Employee's email").fill(NEW)
+    first.get_by_role("button", name="Assign").click()
+    expect(page.locator(".flash")).to_contain_text(f"Voucher {code} is assigned to {NEW}")
+
+    page.goto("/shop/vouchers")
+    page.get_by_label("Voucher code").fill(code.lower().replace("-", " "))
+    assert_accessible(page)
+    page.get_by_role("button", name="Accept the voucher").click()
+    expect(page).to_have_url(f"{shop.url}/shop/account")
+    expect(page.locator(".flash")).to_contain_text("Voucher accepted")
+
+    with shop.app.app_context(), db.transaction() as session:
+        from sqlalchemy import select
+
+        from shop.models import Candidate
+
+        noor = session.scalars(select(Candidate).where(Candidate.email == NEW)).one()
+        record = ResultRecord(
+            attempt_id="A-E2E-VOUCHER",
+            candidate_id=noor.reference,
+            name=noor.name,
+            email=NEW,
+            module="green",
+            taken_on=shop.seeded_on,
+            score=84.0,
+            passed=True,
+            kwa_scores={},
+        )
+        taken = {noor.reference: noor.id}
+        assert record_attempts(session, [record], taken, system_clock(), ZoneInfo(TIME_ZONE)) == 1
+    page.goto(f"/shop/org/{acme_id}/vouchers")
+    used = page.locator("table.cart tbody tr").filter(has_text=code)
+    expect(used).to_contain_text(f"used to {NEW}: attempt of")
+    expect(used).to_contain_text("passed")
+    assert_accessible(page)
+    screenshot(page, "org-vouchers")
+    on_a_phone(page, "org-vouchers")

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from stripe_helpers import pay, signed
 from werkzeug.test import TestResponse
 
-from shop import create_app, db
+from shop import create_app, db, payments
 from shop.models import (
     Candidate,
     Credential,
@@ -49,8 +49,9 @@ from shop.models import (
     SignInToken,
 )
 from shop.models_organisations import Organisation, OrganisationApiKey, OrganisationMember
+from shop.models_vouchers import Voucher, VoucherOrder
 from shop.payments.fake_stripe import FakeStripe
-from shop.services import organisations, program
+from shop.services import organisations, program, vouchers
 from shop.services.credentials import issue_credentials
 from shop.web.session import KEY as SESSION_KEY
 
@@ -395,6 +396,30 @@ def test_every_post_route_needs_the_token_of_its_own_form(
     assert rows(app, OrganisationApiKey)[0].revoked_at is not None
     forms.send(browser, org, f"{org}verify", fill={"ids": safety}, answered=(200,))
 
+    # Vouchers: Ana buys two for Green through Checkout (made here from the paid session, as
+    # the webhook would), assigns one to herself and accepts it, and refunds the other.
+    voucher_page = f"{org}vouchers"
+    bought = forms.send(
+        browser, voucher_page, f"{voucher_page}/buy", fill={"module": "green", "quantity": "2"}
+    )
+    assert bought.status_code == 303 and pay(bought.location).status_code in (302, 303)
+    (voucher_order,) = rows(app, VoucherOrder)
+    with database(app) as session:
+        assert voucher_order.checkout_session_id
+        paid_session = payments.gateway().retrieve_checkout_session(
+            voucher_order.checkout_session_id
+        )
+        vouchers.confirm_payment(
+            session, payments.gateway(), paid_session, NOW, NOW.date(), program.current()
+        )
+    first, second = rows(app, Voucher)
+    assign = f"{voucher_page}/{first.id}/assign"
+    forms.send(browser, voucher_page, assign, fill={"email": "ana@example.com"})
+    forms.send(browser, "/shop/vouchers", "/shop/vouchers", fill={"code": first.code})
+    assert rows(app, Voucher, Voucher.id == first.id)[0].authorization_id is not None
+    forms.send(browser, voucher_page, f"{voucher_page}/{second.id}/refund")
+    assert rows(app, Voucher, Voucher.id == second.id)[0].refunded_at is not None
+
     # Signing out everywhere, from the account page; then out, from every signed-in page.
     everywhere = forms.send(staff, "/shop/account", "/shop/signout/everywhere")
     assert everywhere.location == "/shop/signin"
@@ -597,6 +622,8 @@ def get_urls(world: World) -> dict[str, list[str]]:
         "org.organisation": [f"/shop/org/{world.org}/"],
         "org_admin.list_page": ["/shop/admin/organisations/"],
         "org_admin.organisation": [f"/shop/admin/organisations/{world.org}"],
+        "vouchers.vouchers_page": [f"/shop/org/{world.org}/vouchers"],
+        "vouchers.accept_page": ["/shop/vouchers"],
     }
 
 
@@ -733,6 +760,8 @@ ACCESS = {
     "org.organisation": OWN,  # its members only (Ana, here)
     "org_admin.list_page": STAFF,
     "org_admin.organisation": STAFF,
+    "vouchers.vouchers_page": OWN,  # its members only (Ana, here)
+    "vouchers.accept_page": PERSONAL,
 }
 # role -> kind -> the status expected; "sign in" is a 302 to the sign-in page coming back here.
 EXPECTED = {

@@ -45,3 +45,11 @@ def test_the_page_names_the_bulk_limit_the_shop_enforces(built_site: BuildResult
 def test_the_employers_page_links_to_it(built_site: BuildResult) -> None:
     page = (built_site.out_dir / "employers" / "index.html").read_text(encoding="utf-8")
     assert 'href="/organisations/"' in page
+
+
+def test_the_page_offers_vouchers_with_the_expiry_from_the_program_file(
+    built_site: BuildResult,
+) -> None:
+    text = words(built_site)
+    assert f"A voucher expires {PROGRAM.policy.voucher_months} months after purchase" in text
+    assert "not on sale yet" not in text
