@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -9,13 +10,55 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import requests
+from factories import shop_config
 from flask import Flask
 from werkzeug.serving import make_server
 
+from shop import create_app
+from shop.payments.fake_stripe import FakeStripe
+
 WEBHOOK_SECRET = "whsec_test_shop"
+
+
+@contextmanager
+def offline_stripe() -> Iterator[FakeStripe]:
+    """The offline Stripe; one runs per process, so share one another module left running."""
+    running = FakeStripe.running()
+    if running is not None:
+        yield running
+        return
+    with FakeStripe.start() as fake:
+        yield fake
+
+
+@contextmanager
+def shop_on_offline_stripe(
+    fake: FakeStripe, database_url: str, clock: Callable[[], dt.datetime], tmp_path: Path
+) -> Iterator[tuple[Flask, str]]:
+    """The shop wired to the offline Stripe, served on 127.0.0.1 with its webhook registered:
+    the app and its address."""
+    fake.reset()
+    fake.set_clock(lambda: int(clock().timestamp()))
+    app = create_app(
+        shop_config(
+            database_url,
+            clock,
+            tmp_path,
+            STRIPE_API_BASE=fake.url,
+            STRIPE_SECRET_KEY="sk_test_shop",
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        )
+    )
+    try:
+        with serving(app) as base:
+            register_webhook(fake.url, f"{base}/shop/stripe/webhook")
+            yield app, base
+    finally:
+        app.extensions["db.engine"].dispose()
 
 
 @contextmanager

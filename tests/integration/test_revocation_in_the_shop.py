@@ -16,13 +16,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from factories import add_attempt, add_candidate, shop_config, sign_in_as
+from factories import add_attempt, add_candidate, sign_in_as
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, wait_for
+from stripe_helpers import (
+    offline_stripe,
+    pay,
+    shop_on_offline_stripe,
+    wait_for,
+)
 
-from shop import create_app, db
+from shop import db
 from shop.domain.program import ItemKind
 from shop.models import Credential, Order, OrderStatus, Shipment
 from shop.payments.fake_stripe import FakeStripe
@@ -261,7 +266,7 @@ def test_a_revocation_late_in_the_evening_is_dated_by_the_programs_calendar_as_o
 
 @pytest.fixture(scope="module")
 def fake_stripe() -> Iterator[FakeStripe]:
-    with FakeStripe.start() as fake:
+    with offline_stripe() as fake:
         yield fake
 
 
@@ -273,23 +278,8 @@ def store(
     tmp_path: Path,
 ) -> Iterator[Flask]:
     """The shop wired to the offline Stripe and served on 127.0.0.1, the webhook registered."""
-    fake_stripe.reset()
-    fake_stripe.set_clock(lambda: int(clock().timestamp()))
-    shop = create_app(
-        shop_config(
-            database_url,
-            clock,
-            tmp_path,
-            STRIPE_API_BASE=fake_stripe.url,
-            STRIPE_SECRET_KEY="sk_test_shop",
-            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        )
-    )
-    with serving(shop) as base:
-        shop.config["SHOP_URL"] = base
-        register_webhook(fake_stripe.url, f"{base}/shop/stripe/webhook")
+    with shop_on_offline_stripe(fake_stripe, database_url, clock, tmp_path) as (shop, _):
         yield shop
-    shop.extensions["db.engine"].dispose()
 
 
 def order_of(app: Flask, candidate_id: int) -> Order:

@@ -18,11 +18,19 @@ from typing import Any
 import factories
 import pytest
 import requests
-from factories import add_attempt, add_candidate, shop_config
+from factories import add_attempt, add_candidate
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, signed, wait_for
+from stripe_helpers import (
+    WEBHOOK_SECRET,
+    offline_stripe,
+    pay,
+    register_webhook,
+    shop_on_offline_stripe,
+    signed,
+    wait_for,
+)
 
 from shop import create_app, db
 from shop.models import (
@@ -42,7 +50,7 @@ FakeClock = Callable[[], dt.datetime]
 
 @pytest.fixture(scope="module")
 def fake_stripe() -> Iterator[FakeStripe]:
-    with FakeStripe.start() as fake:
+    with offline_stripe() as fake:
         yield fake
 
 
@@ -51,23 +59,8 @@ def store(
     fake_stripe: FakeStripe, database_url: str, clock: FakeClock, tmp_path: Path
 ) -> Iterator[tuple[Flask, str]]:
     """The shop wired to the fake Stripe and served on 127.0.0.1, with the webhook registered."""
-    fake_stripe.reset()
-    fake_stripe.set_clock(lambda: int(clock().timestamp()))
-    app = create_app(
-        shop_config(
-            database_url,
-            clock,
-            tmp_path,
-            STRIPE_API_BASE=fake_stripe.url,
-            STRIPE_SECRET_KEY="sk_test_shop",
-            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        )
-    )
-    with serving(app) as base:
-        app.config["SHOP_URL"] = base
-        register_webhook(fake_stripe.url, f"{base}/shop/stripe/webhook")
-        yield app, base
-    app.extensions["db.engine"].dispose()
+    with shop_on_offline_stripe(fake_stripe, database_url, clock, tmp_path) as served:
+        yield served
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from factories import (
     add_attempt,
     add_authorization,
     add_candidate,
-    shop_config,
     sign_in_as,
     sign_in_member_as,
 )
@@ -31,9 +30,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, wait_for
+from stripe_helpers import (
+    offline_stripe,
+    pay,
+    shop_on_offline_stripe,
+    wait_for,
+)
 
-from shop import create_app, db, payments
+from shop import db, payments
 from shop.domain import vouchers as rules
 from shop.domain.eligibility import Reason
 from shop.models import Authorization, Candidate
@@ -53,12 +57,7 @@ EMPLOYEE = "ana@example.com"
 
 @pytest.fixture(scope="module")
 def fake_stripe() -> Iterator[FakeStripe]:
-    """The offline Stripe; one runs per process, so share one another module left running."""
-    running = FakeStripe.running()
-    if running is not None:
-        yield running
-        return
-    with FakeStripe.start() as fake:
+    with offline_stripe() as fake:
         yield fake
 
 
@@ -67,23 +66,8 @@ def shop(
     fake_stripe: FakeStripe, database_url: str, clock: Callable[[], dt.datetime], tmp_path: Path
 ) -> Iterator[Flask]:
     """The shop wired to the offline Stripe, served on 127.0.0.1, its webhook registered."""
-    fake_stripe.reset()
-    fake_stripe.set_clock(lambda: int(clock().timestamp()))
-    app = create_app(
-        shop_config(
-            database_url,
-            clock,
-            tmp_path,
-            STRIPE_API_BASE=fake_stripe.url,
-            STRIPE_SECRET_KEY="sk_test_shop",
-            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        )
-    )
-    with serving(app) as base:
-        app.config["SHOP_URL"] = base
-        register_webhook(fake_stripe.url, f"{base}/shop/stripe/webhook")
+    with shop_on_offline_stripe(fake_stripe, database_url, clock, tmp_path) as (app, _):
         yield app
-    app.extensions["db.engine"].dispose()
 
 
 def new_organisation(app: Flask, name: str = "Acme Tools") -> int:
