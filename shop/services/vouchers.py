@@ -186,6 +186,28 @@ def close_unpaid(session: Session, checkout: CheckoutSession, status: str) -> No
         order.status = status
 
 
+@dataclass(frozen=True, slots=True)
+class StaffVoucherOrder:
+    """One row of staff's list of voucher orders."""
+
+    order: VoucherOrder
+    organisation_name: str
+
+
+def voucher_orders_for_staff(
+    session: Session, status: str | None = None
+) -> list[StaffVoucherOrder]:
+    """Every voucher order, newest first, with its organisation's name; only `status` when given."""
+    query = (
+        select(VoucherOrder, Organisation.name)
+        .join(Organisation, Organisation.id == VoucherOrder.organisation_id)
+        .order_by(VoucherOrder.created_at.desc(), VoucherOrder.id.desc())
+    )
+    if status is not None:
+        query = query.where(VoucherOrder.status == status)
+    return [StaffVoucherOrder(order, name) for order, name in session.execute(query)]
+
+
 # -- the organisation's vouchers ----------------------------------------------------------------
 
 

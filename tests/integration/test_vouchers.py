@@ -724,3 +724,36 @@ def test_the_organisation_page_links_to_its_vouchers(app: Flask) -> None:
     public_id, member = org_of(app, new_organisation(app))
     page = member_client(app, member).get(f"/shop/org/{public_id}/").text
     assert f'href="/shop/org/{public_id}/vouchers"' in page
+
+
+def test_staff_see_voucher_orders_on_the_orders_page_with_their_state_and_flags(
+    app: Flask,
+) -> None:
+    acme, bolt = new_organisation(app, "Acme Tools"), new_organisation(app, "Bolt Works")
+    with app.app_context(), db.transaction() as session:
+        quiet = add_vouchers(session, acme, 2)[0].order
+        flagged = add_vouchers(session, bolt, 1)[0].order
+        flagged.status = VoucherOrderStatus.REFUNDED
+        flagged.status_note = "Refunded in full: the amount paid did not match the order."
+        flagged.staff_attention = "Stripe has refunded €10.00 of this payment in all."
+        quiet_id, flagged_id = quiet.public_id, flagged.public_id
+        boss = add_candidate(session, email="sam@example.com")
+        boss.is_staff = True
+        boss_id = boss.id
+    staff_page = candidate_client(app, boss_id)
+    rows = {
+        row.split("</tr>")[0].count("Needs staff"): row
+        for row in staff_page.get("/shop/admin/orders").text.split('<tr class="voucher-order">')[1:]
+    }
+    assert quiet_id in rows[0] and "Acme Tools" in rows[0] and "paid" in rows[0]
+    assert flagged_id in rows[1] and "Bolt Works" in rows[1] and "refunded" in rows[1]
+    assert "did not match the order" in rows[1] and "€10.00 of this payment" in rows[1]
+    only_paid = staff_page.get("/shop/admin/orders?status=paid").text
+    assert quiet_id in only_paid and flagged_id not in only_paid
+
+
+def test_the_account_page_links_to_accepting_a_voucher(app: Flask) -> None:
+    with app.app_context(), db.transaction() as session:
+        ana_id = add_candidate(session, email=EMPLOYEE).id
+    page = candidate_client(app, ana_id).get("/shop/account").text
+    assert '<a href="/shop/vouchers">Accept a voucher from your employer</a>' in page
