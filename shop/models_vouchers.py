@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UtcDateTime
+from .models import ATTENTION_MAX
 
 
 class VoucherOrderStatus:
@@ -40,6 +41,11 @@ class VoucherOrder(Base):
     bought_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    # What Stripe has refunded of the payment, in all: a charge.refunded event beyond it is news.
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    status_note: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Matters staff must look at (a refund made in Stripe that matches no unassigned vouchers).
+    staff_attention: Mapped[str | None] = mapped_column(String(ATTENTION_MAX), default=None)
 
     vouchers: Mapped[list[Voucher]] = relationship(back_populates="order", order_by="Voucher.id")
 

@@ -138,10 +138,15 @@ def apply_stripe_refunds(session: Session, refunds: ChargeRefunds, now: dt.datet
 
 def attend(order: Order, matter: str) -> None:
     """Add a matter, one line, to what staff must look at on this order (newest kept)."""
-    lines = [*(order.staff_attention or "").splitlines(), " ".join(matter.split())]
+    order.staff_attention = with_matter(order.staff_attention, matter)
+
+
+def with_matter(attention: str | None, matter: str) -> str:
+    """Staff's matters with one more line added, the oldest dropped past ATTENTION_MAX."""
+    lines = [*(attention or "").splitlines(), " ".join(matter.split())]
     while len(lines) > 1 and len("\n".join(lines)) > ATTENTION_MAX:
         lines.pop(0)
-    order.staff_attention = "\n".join(lines)[-ATTENTION_MAX:]
+    return "\n".join(lines)[-ATTENTION_MAX:]
 
 
 def _withdraw(session: Session, order: Order, item: OrderItem, now: dt.datetime, why: str) -> None:

@@ -89,7 +89,9 @@ def _declined(context: Context, data: Mapping[str, Any]) -> None:
 
 def _charge_refunded(context: Context, data: Mapping[str, Any]) -> None:
     refunds = charge_refunds_from_event(data)
-    if refunds is not None:
+    if refunds is not None and not vouchers.apply_stripe_refunds(
+        context.session, refunds, context.now
+    ):
         refunds_module.apply_stripe_refunds(context.session, refunds, context.now)
 
 

@@ -24,9 +24,10 @@ from shop.models import Attempt, Authorization, Candidate
 from shop.models_organisations import Organisation
 from shop.models_vouchers import Voucher, VoucherOrder, VoucherOrderStatus
 from shop.payments.checkout import CURRENCY, SESSION_LIFETIME, describe_refusal
-from shop.payments.gateway import CheckoutSession, LineItem
-from shop.payments.refunds import Refunder
+from shop.payments.gateway import ChargeRefunds, CheckoutSession, LineItem
+from shop.payments.refunds import Refunder, with_matter
 from shop.services.history import history_of
+from sitegen.render import money
 
 log = logging.getLogger(__name__)
 
@@ -136,17 +137,17 @@ def confirm_payment(
         return order
     if order.status in (VoucherOrderStatus.EXPIRED, VoucherOrderStatus.FAILED):
         if checkout.payment_intent_id:
-            refunder.refund_payment(
-                checkout.payment_intent_id, idempotency_key=f"refund-{checkout.id}"
-            )
-            order.status = VoucherOrderStatus.REFUNDED
+            _refund_whole(refunder, order, checkout, f"the order had {order.status} first")
         return order
     if order.status != VoucherOrderStatus.PENDING:
         return order
     if checkout.amount_total_cents not in (None, order.total_cents):
-        # Server prices make this impossible; never make vouchers for money not paid.
+        # Server prices make this impossible; never make vouchers for money not paid, nor keep it.
         log.error("voucher order %s: paid %s, not its total", order.public_id, checkout)
-        order.status = VoucherOrderStatus.FAILED
+        if checkout.payment_intent_id:
+            _refund_whole(refunder, order, checkout, "the amount paid did not match the order")
+        else:
+            order.status = VoucherOrderStatus.FAILED
         return order
     order.status = VoucherOrderStatus.PAID
     order.paid_at = now
@@ -166,11 +167,45 @@ def confirm_payment(
     return order
 
 
+def _refund_whole(
+    refunder: Refunder, order: VoucherOrder, checkout: CheckoutSession, why: str
+) -> None:
+    """Give the whole payment back at once: the order makes no vouchers and says why."""
+    assert checkout.payment_intent_id is not None
+    refunder.refund_payment(checkout.payment_intent_id, idempotency_key=f"refund-{checkout.id}")
+    paid = checkout.amount_total_cents
+    order.refunded_cents = max(order.refunded_cents, order.total_cents if paid is None else paid)
+    order.status = VoucherOrderStatus.REFUNDED
+    order.status_note = f"Refunded in full: {why}."[:500]
+
+
 def close_unpaid(session: Session, checkout: CheckoutSession, status: str) -> None:
     """An expired or failed Checkout: its pending voucher order makes no vouchers."""
     order = _locked_order(session, checkout)
     if order is not None and order.status == VoucherOrderStatus.PENDING:
         order.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class StaffVoucherOrder:
+    """One row of staff's list of voucher orders."""
+
+    order: VoucherOrder
+    organisation_name: str
+
+
+def voucher_orders_for_staff(
+    session: Session, status: str | None = None
+) -> list[StaffVoucherOrder]:
+    """Every voucher order, newest first, with its organisation's name; only `status` when given."""
+    query = (
+        select(VoucherOrder, Organisation.name)
+        .join(Organisation, Organisation.id == VoucherOrder.organisation_id)
+        .order_by(VoucherOrder.created_at.desc(), VoucherOrder.id.desc())
+    )
+    if status is not None:
+        query = query.where(VoucherOrder.status == status)
+    return [StaffVoucherOrder(order, name) for order, name in session.execute(query)]
 
 
 # -- the organisation's vouchers ----------------------------------------------------------------
@@ -265,15 +300,74 @@ def refund(
     if not rules.may_refund(facts(voucher), today):
         state = rules.state_of(facts(voucher), today)
         raise VoucherError(f"only an unassigned voucher is refunded; this one is {state.value}")
-    intent = voucher.order.payment_intent_id
+    # Locked, so that the echo of this refund (charge.refunded) waits to see it counted.
+    order = session.scalars(
+        select(VoucherOrder).where(VoucherOrder.id == voucher.order_id).with_for_update()
+    ).one()
+    intent = order.payment_intent_id
     if intent is None:
         raise VoucherError("the voucher's payment is not known yet")
     voucher.refund_id = gateway.refund_payment(
         intent, amount_cents=voucher.price_cents, idempotency_key=f"voucher-refund-{voucher.code}"
     )
     voucher.refunded_at = now
+    order.refunded_cents += voucher.price_cents
     session.flush()
     return voucher
+
+
+def apply_stripe_refunds(session: Session, refunds: ChargeRefunds, now: dt.datetime) -> bool:
+    """A `charge.refunded` event for a voucher order's payment (False when it is not one).
+
+    What the shop did not refund itself (a refund made in Stripe's dashboard) is matched to
+    the order's unassigned vouchers, newest first, when it is a whole number of their price;
+    otherwise (it would take an assigned or accepted voucher, or matches no number of them)
+    the order is flagged for staff and no voucher changes. The amount is cumulative, so a
+    redelivered event, or the echo of the shop's own refund, changes nothing.
+    """
+    order = session.scalars(
+        select(VoucherOrder)
+        .where(VoucherOrder.payment_intent_id == refunds.payment_intent_id)
+        .with_for_update()
+    ).first()
+    if order is None:
+        return False
+    unexplained = refunds.amount_refunded_cents - order.refunded_cents
+    if unexplained <= 0:
+        return True
+    order.refunded_cents = refunds.amount_refunded_cents
+    matched = dashboard_refunded_vouchers(order, unexplained)
+    if matched is None:
+        order.staff_attention = with_matter(
+            order.staff_attention,
+            f"Stripe has refunded {money(order.refunded_cents)} of this payment in all: "
+            f"{money(unexplained)} of it is not a number of unassigned vouchers at "
+            f"{money(order.unit_price_cents)}. No voucher was marked refunded: decide which "
+            "it was for.",
+        )
+        return True
+    for voucher in matched:
+        voucher.refunded_at = now
+        voucher.refund_id = None  # refunded in Stripe's dashboard, not through the shop
+    if order.vouchers and all(v.refunded_at is not None for v in order.vouchers):
+        order.status = VoucherOrderStatus.REFUNDED
+        order.status_note = "Refunded in full in Stripe."
+    session.flush()
+    return True
+
+
+def dashboard_refunded_vouchers(order: VoucherOrder, amount_cents: int) -> list[Voucher] | None:
+    """The unassigned vouchers an amount refunded in Stripe stands for, newest first; None
+    when it is not a whole number of them (more than there are, or not a multiple)."""
+    unassigned = [
+        v
+        for v in order.vouchers
+        if v.assigned_email is None and v.authorization_id is None and v.refunded_at is None
+    ]
+    price = order.unit_price_cents
+    if price <= 0 or amount_cents % price or amount_cents // price > len(unassigned):
+        return None
+    return sorted(unassigned, key=lambda v: v.id, reverse=True)[: amount_cents // price]
 
 
 # -- accepting ----------------------------------------------------------------------------------

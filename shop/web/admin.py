@@ -23,7 +23,7 @@ from shop.clock import now
 from shop.models import Candidate, Credential, Order, OrderStatus, Shipment
 from shop.payments import gateway
 from shop.payments.gateway import PaymentError
-from shop.services import credentials, program, staff
+from shop.services import credentials, program, staff, vouchers
 from sitegen.render import money
 
 from .session import current_candidate
@@ -80,6 +80,7 @@ def orders() -> tuple[str, int]:
         "shop/admin/orders.html",
         candidate=_staff(),
         orders=found,
+        voucher_orders=[] if problem else vouchers.voucher_orders_for_staff(db.session(), status),
         status=status,
         statuses=staff.statuses(),
         problem=problem,

@@ -44,6 +44,7 @@ from shop.models import Authorization, Candidate
 from shop.models_organisations import Organisation
 from shop.models_vouchers import Voucher, VoucherOrder, VoucherOrderStatus
 from shop.payments.fake_stripe import FakeStripe
+from shop.payments.gateway import ChargeRefunds
 from shop.services import organisations, vouchers
 from shop.services.program import current as current_program
 from shop.services.results.attempts import record_attempts
@@ -302,6 +303,113 @@ def test_one_unassigned_voucher_is_refunded_as_a_partial_refund_of_its_price(
         rules.VoucherState.UNASSIGNED,
     ]
     assert public_id
+
+
+def test_a_payment_that_does_not_match_its_voucher_order_is_refunded_whole_with_the_reason(
+    shop: Flask, fake_stripe: FakeStripe
+) -> None:
+    organisation_id = new_organisation(shop)
+    with shop.app_context(), db.transaction() as session:
+        organisation = session.get(Organisation, organisation_id)
+        assert organisation is not None
+        order, checkout = vouchers.start_purchase(
+            session,
+            payments.gateway(),
+            organisation,
+            "alice@acme.example",
+            "safety",
+            2,
+            shop.config["CLOCK"](),
+            current_program(),
+            urls=urls,
+        )
+        order.total_cents = 6000  # the record disagrees with the 12000 Checkout will take
+        public_id = order.public_id
+    assert checkout.url is not None
+    assert pay(checkout.url).status_code in (302, 303)
+
+    def decided() -> bool:
+        with shop.app_context():
+            status = db.session().scalars(
+                select(VoucherOrder.status).where(VoucherOrder.public_id == public_id)
+            )
+            return status.one() != VoucherOrderStatus.PENDING
+
+    wait_for(decided)
+    assert codes_of(shop, public_id) == []
+    with shop.app_context():
+        order = (
+            db.session()
+            .scalars(select(VoucherOrder).where(VoucherOrder.public_id == public_id))
+            .one()
+        )
+        assert order.status == VoucherOrderStatus.REFUNDED
+        assert order.status_note == "Refunded in full: the amount paid did not match the order."
+        assert order.refunded_cents == 12000
+        intent = order.payment_intent_id
+    client = stripe.StripeClient("sk_test_shop", base_addresses={"api": fake_stripe.url})
+    refunds = client.v1.refunds.list(params={"payment_intent": intent})
+    assert [r.amount for r in refunds.data] == [12000]
+
+
+# Three vouchers of 6000 bought, the second assigned; (cents refunded in Stripe's dashboard,
+# the vouchers marked refunded by their place in the order, whether staff are asked to look).
+DASHBOARD_REFUNDS = [
+    (6000, [3], False),
+    (12000, [1, 3], False),
+    (18000, [], True),  # would take the assigned voucher
+    (5000, [], True),  # not a whole number of vouchers
+]
+
+
+@pytest.mark.parametrize(("amount", "refunded", "flagged"), DASHBOARD_REFUNDS)
+def test_a_refund_made_in_stripe_marks_that_many_unassigned_vouchers_or_flags_the_order(
+    shop: Flask, fake_stripe: FakeStripe, amount: int, refunded: list[int], flagged: bool
+) -> None:
+    organisation_id = new_organisation(shop)
+    public_id = buy(shop, organisation_id, 3)
+    with shop.app_context(), db.transaction() as session:
+        organisation = session.get(Organisation, organisation_id)
+        order = session.scalars(
+            select(VoucherOrder).where(VoucherOrder.public_id == public_id)
+        ).one()
+        assert organisation is not None and order.payment_intent_id is not None
+        today = shop.config["CLOCK"]().date()
+        vouchers.assign(session, organisation, order.vouchers[1].id, EMPLOYEE, NOW, today)
+        intent = order.payment_intent_id
+    client = stripe.StripeClient("sk_test_shop", base_addresses={"api": fake_stripe.url})
+    client.v1.refunds.create(params={"payment_intent": intent, "amount": amount})
+
+    def seen() -> bool:
+        with shop.app_context():
+            cents = db.session().scalars(
+                select(VoucherOrder.refunded_cents).where(VoucherOrder.public_id == public_id)
+            )
+            return cents.one() == amount
+
+    wait_for(seen)
+
+    def outcome() -> tuple[list[int], str | None, str, bool]:
+        with shop.app_context():
+            order = (
+                db.session()
+                .scalars(select(VoucherOrder).where(VoucherOrder.public_id == public_id))
+                .one()
+            )
+            marked = [n for n, v in enumerate(order.vouchers, 1) if v.refunded_at is not None]
+            assigned_kept = order.vouchers[1].assigned_email == EMPLOYEE
+            return marked, order.staff_attention, order.status, assigned_kept
+
+    marked, attention, status, assigned_kept = outcome()
+    assert marked == refunded
+    assert (attention is not None) == flagged
+    assert status == VoucherOrderStatus.PAID and assigned_kept
+    if flagged:
+        assert attention is not None and "No voucher was marked refunded" in attention
+    with shop.app_context(), db.transaction() as session:  # the same event, delivered again
+        refunds = ChargeRefunds(intent, amount)
+        assert vouchers.apply_stripe_refunds(session, refunds, NOW)
+    assert outcome() == (marked, attention, status, assigned_kept)
 
 
 def test_another_organisations_voucher_cannot_be_assigned_or_refunded(shop: Flask) -> None:
@@ -600,3 +708,36 @@ def test_the_organisation_page_links_to_its_vouchers(app: Flask) -> None:
     public_id, member = org_of(app, new_organisation(app))
     page = member_client(app, member).get(f"/shop/org/{public_id}/").text
     assert f'href="/shop/org/{public_id}/vouchers"' in page
+
+
+def test_staff_see_voucher_orders_on_the_orders_page_with_their_state_and_flags(
+    app: Flask,
+) -> None:
+    acme, bolt = new_organisation(app, "Acme Tools"), new_organisation(app, "Bolt Works")
+    with app.app_context(), db.transaction() as session:
+        quiet = add_vouchers(session, acme, 2)[0].order
+        flagged = add_vouchers(session, bolt, 1)[0].order
+        flagged.status = VoucherOrderStatus.REFUNDED
+        flagged.status_note = "Refunded in full: the amount paid did not match the order."
+        flagged.staff_attention = "Stripe has refunded €10.00 of this payment in all."
+        quiet_id, flagged_id = quiet.public_id, flagged.public_id
+        boss = add_candidate(session, email="sam@example.com")
+        boss.is_staff = True
+        boss_id = boss.id
+    staff_page = candidate_client(app, boss_id)
+    rows = {
+        row.split("</tr>")[0].count("Needs staff"): row
+        for row in staff_page.get("/shop/admin/orders").text.split('<tr class="voucher-order">')[1:]
+    }
+    assert quiet_id in rows[0] and "Acme Tools" in rows[0] and "paid" in rows[0]
+    assert flagged_id in rows[1] and "Bolt Works" in rows[1] and "refunded" in rows[1]
+    assert "did not match the order" in rows[1] and "€10.00 of this payment" in rows[1]
+    only_paid = staff_page.get("/shop/admin/orders?status=paid").text
+    assert quiet_id in only_paid and flagged_id not in only_paid
+
+
+def test_the_account_page_links_to_accepting_a_voucher(app: Flask) -> None:
+    with app.app_context(), db.transaction() as session:
+        ana_id = add_candidate(session, email=EMPLOYEE).id
+    page = candidate_client(app, ana_id).get("/shop/account").text
+    assert '<a href="/shop/vouchers">Accept a voucher from your employer</a>' in page
