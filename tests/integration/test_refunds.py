@@ -27,7 +27,7 @@ from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, signe
 
 from shop import create_app, db
 from shop.models import Authorization, Order, OrderItem, OrderStatus, Shipment, StripeEvent
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 from shop.services import staff
 
 FEE, PATCH = "assessment-fee-safety", "small-patch"

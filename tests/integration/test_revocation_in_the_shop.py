@@ -25,7 +25,7 @@ from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, wait_
 from shop import create_app, db
 from shop.domain.program import ItemKind
 from shop.models import Credential, Order, OrderStatus, Shipment
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 from shop.services.credentials import issue_credentials
 from shop.services.program import current
 
