@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .params import _check_expand, _integer, _invalid, _unknown
+from .params import as_integer, checked_expand, invalid, unknown
 from .session_params import parse_create
-from .sessions import CheckoutSession, _get_session, all_sessions
+from .sessions import CheckoutSession, all_sessions, get_session
 from .upstream import ls_server
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200) -> web.Response:
     response: web.Response = ls_server.json_response(data, status=status)
     return response
 
@@ -28,38 +28,38 @@ def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-async def _post_data(request: web.Request) -> dict[str, Any]:
+async def post_data(request: web.Request) -> dict[str, Any]:
     data = await ls_server.get_post_data(request)
     if not data:
         return {}
     if not isinstance(data, dict):
-        raise _invalid("Invalid request body")
+        raise invalid("Invalid request body")
     return data
 
 
 async def create_session(request: web.Request) -> web.Response:
-    data = await _post_data(request)
-    expand = _check_expand(data.pop("expand", None))
+    data = await post_data(request)
+    expand = checked_expand(data.pop("expand", None))
     session = CheckoutSession(parse_create(data), _base_url(request))
-    return _json(session._export(expand=expand))
+    return json_response(session._export(expand=expand))
 
 
 async def retrieve_session(request: web.Request) -> web.Response:
-    session = _get_session(request.match_info["id"])
+    session = get_session(request.match_info["id"])
     query = ls_server.unflatten_data(request.query)
-    return _json(session._export(expand=_check_expand(query.pop("expand", None))))
+    return json_response(session._export(expand=checked_expand(query.pop("expand", None))))
 
 
 async def list_sessions(request: web.Request) -> web.Response:
     query: dict[str, Any] = ls_server.unflatten_data(request.query)
-    expand = _check_expand(query.pop("expand", None))
-    limit = _integer(query.pop("limit", 10), "limit", minimum=1)
+    expand = checked_expand(query.pop("expand", None))
+    limit = as_integer(query.pop("limit", 10), "limit", minimum=1)
     starting_after = query.pop("starting_after", None)
     filters = {
         key: query.pop(key) for key in ("payment_intent", "customer", "status") if key in query
     }
     if query:
-        raise _unknown(next(iter(query)))
+        raise unknown(next(iter(query)))
     sessions = all_sessions()
     for session in sessions:
         session._expire_if_due()
@@ -69,7 +69,7 @@ async def list_sessions(request: web.Request) -> web.Response:
         ids = [s.id for s in sessions]
         start = ids.index(starting_after) + 1 if starting_after in ids else len(ids)
     deeper = [p.removeprefix("data.") for p in expand]
-    return _json(
+    return json_response(
         {
             "object": "list",
             "data": [s._export(expand=deeper) for s in sessions[start : start + limit]],
@@ -80,26 +80,26 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 async def list_line_items(request: web.Request) -> web.Response:
-    session = _get_session(request.match_info["id"])
+    session = get_session(request.match_info["id"])
     query: dict[str, Any] = ls_server.unflatten_data(request.query)
-    expand = _check_expand(query.pop("expand", None))
-    limit = _integer(query.pop("limit", 10), "limit", minimum=1)
+    expand = checked_expand(query.pop("expand", None))
+    limit = as_integer(query.pop("limit", 10), "limit", minimum=1)
     starting_after = query.pop("starting_after", None)
     if query:
-        raise _unknown(next(iter(query)))
-    return _json(session._line_items_list(limit, starting_after, expand))
+        raise unknown(next(iter(query)))
+    return json_response(session._line_items_list(limit, starting_after, expand))
 
 
 async def expire_session(request: web.Request) -> web.Response:
-    session = _get_session(request.match_info["id"])
-    data = await _post_data(request)
-    expand = _check_expand(data.pop("expand", None))
+    session = get_session(request.match_info["id"])
+    data = await post_data(request)
+    expand = checked_expand(data.pop("expand", None))
     if data:
-        raise _unknown(next(iter(data)))
+        raise unknown(next(iter(data)))
     if session.status != "open":
-        raise _invalid(
+        raise invalid(
             'Only Checkout Sessions with a status in ["open"] can be expired.',
             code="checkout_session_not_open",
         )
     session._expire()
-    return _json(session._export(expand=expand))
+    return json_response(session._export(expand=expand))

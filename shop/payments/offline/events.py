@@ -5,7 +5,7 @@ from __future__ import annotations
 from .upstream import ls_server
 
 
-def _star_means_every_event() -> None:
+def star_means_every_event() -> None:
     original = ls_server.register_webhook
 
     def register_webhook(id: str, url: str, secret: str, events: list[str] | None) -> None:

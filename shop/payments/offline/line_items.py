@@ -5,70 +5,70 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .params import _integer, _invalid, _mapping, _metadata, _missing, _text, _unknown
+from .params import as_integer, as_mapping, as_metadata, as_text, invalid, missing, unknown
 from .upstream import ls_resources
 
 
 @dataclass
-class _LineItems:
+class LineItems:
     items: list[dict[str, Any]]
     products: dict[str, dict[str, Any]]
     currency: str
     subtotal: int
 
 
-def _line_items(value: Any, created: int) -> _LineItems:
+def parse_line_items(value: Any, created: int) -> LineItems:
     if value is None:
-        raise _missing("line_items")
+        raise missing("line_items")
     if not isinstance(value, list) or not value:
-        raise _invalid("Invalid array", "line_items")
+        raise invalid("Invalid array", "line_items")
     items: list[dict[str, Any]] = []
     products: dict[str, dict[str, Any]] = {}
     currency: str | None = None
     for index, raw in enumerate(value):
         where = f"line_items[{index}]"
         if not isinstance(raw, dict):
-            raise _invalid("Invalid object", where)
+            raise invalid("Invalid object", where)
         for key in raw:
             if key not in ("price", "price_data", "quantity", "adjustable_quantity", "tax_rates"):
-                raise _unknown(f"{where}[{key}]")
+                raise unknown(f"{where}[{key}]")
         if "price" in raw:
-            raise _invalid(
+            raise invalid(
                 "The offline fake Stripe has no Prices: give price_data[currency], "
                 "price_data[unit_amount] and price_data[product_data][name] instead.",
                 f"{where}[price]",
             )
         price_data = raw.get("price_data")
         if price_data is None:
-            raise _missing(f"{where}[price_data]")
+            raise missing(f"{where}[price_data]")
         if not isinstance(price_data, dict):
-            raise _invalid("Invalid object", f"{where}[price_data]")
+            raise invalid("Invalid object", f"{where}[price_data]")
         for key in price_data:
             if key not in ("currency", "product", "product_data", "unit_amount", "tax_behavior"):
                 if key in ("recurring", "unit_amount_decimal"):
-                    raise _invalid(
+                    raise invalid(
                         f"The offline fake Stripe does not support price_data[{key}].",
                         f"{where}[price_data][{key}]",
                     )
-                raise _unknown(f"{where}[price_data][{key}]")
+                raise unknown(f"{where}[price_data][{key}]")
         if "currency" not in price_data:
-            raise _missing(f"{where}[price_data][currency]")
-        item_currency = _text(price_data["currency"], f"{where}[price_data][currency]").lower()
+            raise missing(f"{where}[price_data][currency]")
+        item_currency = as_text(price_data["currency"], f"{where}[price_data][currency]").lower()
         if len(item_currency) != 3 or not item_currency.isalpha():
-            raise _invalid(f"Invalid currency: {item_currency}", f"{where}[price_data][currency]")
+            raise invalid(f"Invalid currency: {item_currency}", f"{where}[price_data][currency]")
         if currency is not None and item_currency != currency:
-            raise _invalid(
+            raise invalid(
                 "All line items must have the same currency.", f"{where}[price_data][currency]"
             )
         currency = item_currency
         if "unit_amount" not in price_data:
-            raise _missing(f"{where}[price_data][unit_amount]")
-        unit_amount = _integer(
+            raise missing(f"{where}[price_data][unit_amount]")
+        unit_amount = as_integer(
             price_data["unit_amount"], f"{where}[price_data][unit_amount]", minimum=0
         )
         if "quantity" not in raw:
-            raise _missing(f"{where}[quantity]")
-        quantity = _integer(raw["quantity"], f"{where}[quantity]", minimum=1)
+            raise missing(f"{where}[quantity]")
+        quantity = as_integer(raw["quantity"], f"{where}[quantity]", minimum=1)
         product = _product(price_data, where, created)
         products[product["id"]] = product
         subtotal = unit_amount * quantity
@@ -109,25 +109,25 @@ def _line_items(value: Any, created: int) -> _LineItems:
     assert currency is not None
     total = sum(item["amount_total"] for item in items)
     if total <= 0:
-        raise _invalid("The Checkout Session's total amount due must be greater than 0.")
-    return _LineItems(items, products, currency, total)
+        raise invalid("The Checkout Session's total amount due must be greater than 0.")
+    return LineItems(items, products, currency, total)
 
 
 def _product(price_data: dict[str, Any], where: str, created: int) -> dict[str, Any]:
     """The product of a line item: made from product_data, or an existing localstripe one."""
     if "product" in price_data:
-        product_id = _text(price_data["product"], f"{where}[price_data][product]")
+        product_id = as_text(price_data["product"], f"{where}[price_data][product]")
         exported: dict[str, Any] = ls_resources.Product._api_retrieve(product_id)._export()
         return exported
     if "product_data" not in price_data:
-        raise _missing(f"{where}[price_data][product_data]")
-    data = _mapping(price_data["product_data"], f"{where}[price_data][product_data]")
+        raise missing(f"{where}[price_data][product_data]")
+    data = as_mapping(price_data["product_data"], f"{where}[price_data][product_data]")
     param = f"{where}[price_data][product_data]"
     for key in data:
         if key not in ("name", "description", "images", "metadata", "tax_code", "unit_label"):
-            raise _unknown(f"{param}[{key}]")
+            raise unknown(f"{param}[{key}]")
     if not data.get("name"):
-        raise _missing(f"{param}[name]")
+        raise missing(f"{param}[name]")
     return {
         "id": "prod_" + ls_resources.random_id(14),
         "object": "product",
@@ -136,7 +136,7 @@ def _product(price_data: dict[str, Any], where: str, created: int) -> dict[str, 
         "description": data.get("description"),
         "images": data.get("images") or [],
         "livemode": False,
-        "metadata": _metadata(data.get("metadata"), f"{param}[metadata]"),
-        "name": _text(data["name"], f"{param}[name]"),
+        "metadata": as_metadata(data.get("metadata"), f"{param}[metadata]"),
+        "name": as_text(data["name"], f"{param}[name]"),
         "type": "service",
     }

@@ -29,7 +29,7 @@ button { font: inherit; padding: .5rem 2rem; margin: 1rem 0; }
 """
 
 
-def _page(title: str, body: str, status: int = 200) -> web.Response:
+def page(title: str, body: str, status: int = 200) -> web.Response:
     document = (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -40,15 +40,15 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
     return web.Response(text=document, content_type="text/html", status=status)
 
 
-def _not_found_page() -> web.Response:
-    return _page(
+def not_found_page() -> web.Response:
+    return page(
         "Checkout session not found",
         "<h1>Checkout session not found</h1><p>There is no checkout session at this address.</p>",
         status=404,
     )
 
 
-def _closed_page(session: CheckoutSession) -> web.Response:
+def closed_page(session: CheckoutSession) -> web.Response:
     if session.status == "expired":
         title = "This checkout session has expired"
         text = "It can no longer be paid. Go back to the shop to start again."
@@ -58,7 +58,7 @@ def _closed_page(session: CheckoutSession) -> web.Response:
         text = "It has been completed and cannot be paid again."
         link = session.success_url
     back = f'<p><a href="{html.escape(link)}">Back to the shop</a></p>' if link else ""
-    return _page(title, f"<h1>{title}</h1>\n<p>{text}</p>\n{back}", status=409)
+    return page(title, f"<h1>{title}</h1>\n<p>{text}</p>\n{back}", status=409)
 
 
 SETTLE_BUTTONS = (
@@ -67,7 +67,7 @@ SETTLE_BUTTONS = (
 )
 
 
-def _settle_page(session: CheckoutSession) -> web.Response:
+def settle_page(session: CheckoutSession) -> web.Response:
     """A bank transfer paid on the pay page and not settled yet: settle it, or let it fail,
     as the bank would days later; or go back to the shop and leave it processing."""
     total = money(session.amount_total, session.currency)
@@ -91,7 +91,7 @@ def _settle_page(session: CheckoutSession) -> web.Response:
         "here you choose what happens, now.</p>\n"
         f"{forms}\n{back}"
     )
-    return _page("Bank transfer on its way", body)
+    return page("Bank transfer on its way", body)
 
 
 def _field(name: str, label: str, value: str, kind: str, autocomplete: str) -> str:
@@ -120,7 +120,7 @@ def _select(
     )
 
 
-def _pay_page(
+def form_page(
     session: CheckoutSession,
     values: Mapping[str, str],
     error: str | None = None,
@@ -182,4 +182,4 @@ def _pay_page(
         + '\n<button type="submit">Pay</button>\n</form>\n'
         + cancel
     )
-    return _page("Pay", body, status=status)
+    return page("Pay", body, status=status)

@@ -13,36 +13,36 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import _json, _post_data
-from .pages import _closed_page, _not_found_page, _page, _pay_page, _settle_page
-from .params import _invalid
-from .pay_form import ADDRESS_FIELDS, BANK_TRANSFER, FORM_FIELDS, _default_values, _form_problem
-from .sessions import PAY_PATH, _get_session, find_session
+from .api import json_response, post_data
+from .pages import closed_page, form_page, not_found_page, page, settle_page
+from .params import invalid
+from .pay_form import ADDRESS_FIELDS, BANK_TRANSFER, FORM_FIELDS, default_values, form_problem
+from .sessions import PAY_PATH, find_session, get_session
 from .upstream import UserError, ls_resources
 
 
 async def pay_page(request: web.Request) -> web.Response:
     session = find_session(request.match_info["id"])
     if session is None:
-        return _not_found_page()
+        return not_found_page()
     if session._awaiting_settlement:
-        return _settle_page(session)
+        return settle_page(session)
     if session.status != "open":
-        return _closed_page(session)
-    return _pay_page(session, _default_values(session))
+        return closed_page(session)
+    return form_page(session, default_values(session))
 
 
 async def pay(request: web.Request) -> web.Response:
     session = find_session(request.match_info["id"])
     if session is None:
-        return _not_found_page()
+        return not_found_page()
     if session.status != "open":
-        return _closed_page(session)
+        return closed_page(session)
     form = await request.post()
     values = {name: str(form.get(name, "")).strip() for name in FORM_FIELDS}
-    problem = _form_problem(session, values)
+    problem = form_problem(session, values)
     if problem:
-        return _pay_page(session, values, problem, status=400)
+        return form_page(session, values, problem, status=400)
 
     shipping = None
     if session.shipping_address_collection:
@@ -68,9 +68,9 @@ async def pay(request: web.Request) -> web.Response:
             )
         except UserError as error:
             message = error.body.get("error", {}).get("message") or "The payment failed."
-            return _pay_page(session, values, f"{message} Choose another card.", status=402)
+            return form_page(session, values, f"{message} Choose another card.", status=402)
         if intent.status != "succeeded":
-            return _pay_page(
+            return form_page(
                 session, values, f"The payment is {intent.status}. Choose another card.", 402
             )
         session._complete(intent.id, "paid", values["email"], shipping)
@@ -81,7 +81,7 @@ async def pay(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": PAY_PATH + session.id})
     if session.success_url:
         return web.Response(status=302, headers={"Location": session.success_url})
-    return _page(
+    return page(
         "Payment complete",
         "<h1>Payment complete</h1><p>The session has no success_url to go back to.</p>",
     )
@@ -89,11 +89,11 @@ async def pay(request: web.Request) -> web.Response:
 
 async def settle(request: web.Request) -> web.Response:
     """Settle a bank transfer paid on the pay page: outcome=succeeded or outcome=failed."""
-    session = _get_session(request.match_info["id"])
-    data = await _post_data(request)
+    session = get_session(request.match_info["id"])
+    data = await post_data(request)
     outcome = data.get("outcome")
     if outcome not in ("succeeded", "failed"):
-        raise _invalid("outcome must be succeeded or failed.", "outcome")
+        raise invalid("outcome must be succeeded or failed.", "outcome")
     if not session._awaiting_settlement:
         raise UserError(409, "This Checkout Session has no bank transfer waiting to settle.")
     intent = ls_resources.PaymentIntent._api_retrieve(session.payment_intent)
@@ -110,4 +110,4 @@ async def settle(request: web.Request) -> web.Response:
         session._fire("checkout.session.async_payment_failed")
     if data.get("then") == "shop" and session.success_url:  # a button of the settle page
         return web.Response(status=303, headers={"Location": session.success_url})
-    return _json(session._export())
+    return json_response(session._export())

@@ -26,7 +26,7 @@ DEMO_ADDRESS = {
 }
 
 
-def _default_values(session: CheckoutSession) -> dict[str, str]:
+def default_values(session: CheckoutSession) -> dict[str, str]:
     email = session.customer_email
     if email is None and session.customer:
         email = ls_resources.Customer._api_retrieve(session.customer).email
@@ -37,7 +37,7 @@ def _default_values(session: CheckoutSession) -> dict[str, str]:
     return values
 
 
-def _form_problem(session: CheckoutSession, values: Mapping[str, str]) -> str | None:
+def form_problem(session: CheckoutSession, values: Mapping[str, str]) -> str | None:
     email = values["email"]
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         return "Enter your email address."

@@ -44,7 +44,7 @@ def _check_refund_amount(data: dict[str, Any]) -> None:
         )
 
 
-def _refunds_as_at_stripe() -> None:
+def refunds_as_at_stripe() -> None:
     """Partial refunds that add up as at Stripe, and the events Stripe sends for each refund:
     `charge.refunded` (the Charge, with its cumulative `amount_refunded`) and `refund.created`."""
     original = ls_resources.Refund._api_create.__func__

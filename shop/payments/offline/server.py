@@ -17,9 +17,9 @@ from aiohttp import web
 from localstripe import webhooks as ls_webhooks
 
 from .clock import Clock, set_clock
-from .events import _star_means_every_event
+from .events import star_means_every_event
 from .idempotency import idempotency_middleware
-from .refunds import _refunds_as_at_stripe
+from .refunds import refunds_as_at_stripe
 from .routes import install
 from .upstream import ls_resources, ls_server
 
@@ -41,8 +41,8 @@ def prepare() -> None:
         return
     ls_resources.store.dump_to_disk = _no_dump  # the instance attribute wins over the method
     ls_server.app.middlewares.append(idempotency_middleware)
-    _refunds_as_at_stripe()
-    _star_means_every_event()
+    refunds_as_at_stripe()
+    star_means_every_event()
     install(ls_server.app)
     ls_resources._cpt_prepared = True
 

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import now
-from .line_items import _line_items, _LineItems
+from .line_items import LineItems, parse_line_items
 from .params import (
-    _integer,
-    _invalid,
-    _mapping,
-    _metadata,
-    _missing,
-    _string_list,
-    _text,
-    _unknown,
-    _url,
+    as_integer,
+    as_mapping,
+    as_metadata,
+    as_string_list,
+    as_text,
+    as_url,
+    invalid,
+    missing,
+    unknown,
 )
 from .upstream import ls_resources
 
@@ -78,10 +78,10 @@ PAYMENT_INTENT_DATA_PARAMS = frozenset(
 
 
 @dataclass
-class _Create:
+class SessionParams:
     """The checked parameters of POST /v1/checkout/sessions."""
 
-    line_items: _LineItems
+    line_items: LineItems
     created: int
     expires_at: int
     success_url: str | None
@@ -97,34 +97,34 @@ class _Create:
     submit_type: str | None
 
 
-def parse_create(data: Mapping[str, Any]) -> _Create:
+def parse_create(data: Mapping[str, Any]) -> SessionParams:
     """Check the parameters as Stripe would; nothing is stored until all of them pass."""
     for key in data:
         if key not in USED_PARAMS and key not in IGNORED_PARAMS:
-            raise _unknown(key)
+            raise unknown(key)
     if "mode" not in data:
-        raise _missing("mode")
+        raise missing("mode")
     if data["mode"] != "payment":
-        raise _invalid("The offline fake Stripe supports Checkout in mode=payment only.", "mode")
+        raise invalid("The offline fake Stripe supports Checkout in mode=payment only.", "mode")
     if data.get("ui_mode", "hosted") != "hosted":
-        raise _invalid("The offline fake Stripe supports ui_mode=hosted only.", "ui_mode")
+        raise invalid("The offline fake Stripe supports ui_mode=hosted only.", "ui_mode")
     created = now()
-    line_items = _line_items(data.get("line_items"), created)
+    line_items = parse_line_items(data.get("line_items"), created)
     if "currency" in data and str(data["currency"]).lower() != line_items.currency:
-        raise _invalid("currency does not match the line items' currency.", "currency")
+        raise invalid("currency does not match the line items' currency.", "currency")
 
     expires_at = created + MAX_LIFETIME
     if data.get("expires_at") not in (None, ""):
-        expires_at = _integer(data["expires_at"], "expires_at")
+        expires_at = as_integer(data["expires_at"], "expires_at")
         lifetime = expires_at - created
         if lifetime < MIN_LIFETIME - LIFETIME_LEEWAY:
-            raise _invalid(
+            raise invalid(
                 "The `expires_at` timestamp must be at least 30 minutes from Checkout Session "
                 f"creation (the fake's clock says {created}; see set_clock).",
                 "expires_at",
             )
         if lifetime > MAX_LIFETIME + LIFETIME_LEEWAY:
-            raise _invalid(
+            raise invalid(
                 "The `expires_at` timestamp must be less than 24 hours from Checkout Session "
                 f"creation (the fake's clock says {created}; see set_clock).",
                 "expires_at",
@@ -133,65 +133,65 @@ def parse_create(data: Mapping[str, Any]) -> _Create:
     customer = data.get("customer") or None
     customer_email = data.get("customer_email") or None
     if customer is not None and customer_email is not None:
-        raise _invalid(
+        raise invalid(
             "You may only specify one of these parameters: customer, customer_email.",
             "customer_email",
         )
     if customer is not None:
-        ls_resources.Customer._api_retrieve(_text(customer, "customer"))  # 404 if unknown
-    if customer_email is not None and "@" not in _text(customer_email, "customer_email", 800):
-        raise _invalid("Invalid email address: " + str(customer_email), "customer_email")
+        ls_resources.Customer._api_retrieve(as_text(customer, "customer"))  # 404 if unknown
+    if customer_email is not None and "@" not in as_text(customer_email, "customer_email", 800):
+        raise invalid("Invalid email address: " + str(customer_email), "customer_email")
 
     shipping: dict[str, Any] | None = None
     if data.get("shipping_address_collection") not in (None, ""):
-        raw = _mapping(data["shipping_address_collection"], "shipping_address_collection")
+        raw = as_mapping(data["shipping_address_collection"], "shipping_address_collection")
         if "allowed_countries" not in raw:
-            raise _missing("shipping_address_collection[allowed_countries]")
-        countries = _string_list(
+            raise missing("shipping_address_collection[allowed_countries]")
+        countries = as_string_list(
             raw["allowed_countries"], "shipping_address_collection[allowed_countries]"
         )
         for index, country in enumerate(countries):
             if len(country) != 2 or not country.isalpha() or not country.isupper():
-                raise _invalid(
+                raise invalid(
                     f"Invalid country: {country}",
                     f"shipping_address_collection[allowed_countries][{index}]",
                 )
         shipping = {"allowed_countries": countries}
 
-    intent_data = _mapping(data.get("payment_intent_data"), "payment_intent_data")
+    intent_data = as_mapping(data.get("payment_intent_data"), "payment_intent_data")
     for key in intent_data:
         if key not in PAYMENT_INTENT_DATA_PARAMS:
-            raise _unknown(f"payment_intent_data[{key}]")
+            raise unknown(f"payment_intent_data[{key}]")
     if intent_data.get("capture_method", "automatic") not in ("automatic", "automatic_async"):
-        raise _invalid(
+        raise invalid(
             "The offline fake Stripe captures automatically only.",
             "payment_intent_data[capture_method]",
         )
 
     methods = ["card"]
     if data.get("payment_method_types") not in (None, ""):
-        methods = _string_list(data["payment_method_types"], "payment_method_types")
+        methods = as_string_list(data["payment_method_types"], "payment_method_types")
 
     def optional_url(name: str) -> str | None:
         value = data.get(name)
-        return None if value in (None, "") else _url(value, name)
+        return None if value in (None, "") else as_url(value, name)
 
     def optional_text(name: str, max_length: int = 5000) -> str | None:
         value = data.get(name)
-        return None if value in (None, "") else _text(value, name, max_length)
+        return None if value in (None, "") else as_text(value, name, max_length)
 
-    return _Create(
+    return SessionParams(
         line_items=line_items,
         created=created,
         expires_at=expires_at,
         success_url=optional_url("success_url"),
         cancel_url=optional_url("cancel_url"),
         client_reference_id=optional_text("client_reference_id", 200),
-        metadata=_metadata(data.get("metadata"), "metadata"),
+        metadata=as_metadata(data.get("metadata"), "metadata"),
         customer=customer,
         customer_email=customer_email,
         shipping_address_collection=shipping,
-        payment_intent_metadata=_metadata(
+        payment_intent_metadata=as_metadata(
             intent_data.get("metadata"), "payment_intent_data[metadata]"
         ),
         payment_method_types=methods,

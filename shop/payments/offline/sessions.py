@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .clock import now
-from .params import _invalid
-from .session_params import _Create
+from .params import invalid
+from .session_params import SessionParams
 from .upstream import UserError, ls_resources
 
 PAY_PATH = "/_config/checkout/pay/"
@@ -26,7 +26,7 @@ class CheckoutSession(ls_resources.StripeObject):  # type: ignore[misc]  # local
     object = "checkout.session"
     _id_prefix = "cs_test_"
 
-    def __init__(self, params: _Create, base_url: str) -> None:
+    def __init__(self, params: SessionParams, base_url: str) -> None:
         # Stripe's ids are this long (66 characters): columns sized for them fit ours.
         super().__init__(id=self._id_prefix + ls_resources.random_id(58))
         self.created = params.created
@@ -83,7 +83,7 @@ class CheckoutSession(ls_resources.StripeObject):  # type: ignore[misc]  # local
         items = copy.deepcopy(self._line_items)
         for path in expand:
             if path not in ("data.price", "data.price.product"):
-                raise _invalid(f"This property cannot be expanded ({path}).", "expand")
+                raise invalid(f"This property cannot be expanded ({path}).", "expand")
             if path == "data.price.product":
                 for item in items:
                     item["price"]["product"] = copy.deepcopy(
@@ -158,7 +158,7 @@ def find_session(session_id: str) -> CheckoutSession | None:
     return session
 
 
-def _get_session(session_id: str) -> CheckoutSession:
+def get_session(session_id: str) -> CheckoutSession:
     session = find_session(session_id)
     if session is None:
         raise UserError(
