@@ -107,7 +107,7 @@ def defaults() -> dict[str, Any]:
         "OUTBOX_DIR": INSTANCE / "outbox",
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         # Stripe: live keys in production; in development and tests the offline fake
-        # (python -m shop.payments.fake_stripe) at STRIPE_API_BASE with any sk_test_ key.
+        # (python -m shop.payments.offline) at STRIPE_API_BASE with any sk_test_ key.
         "STRIPE_SECRET_KEY": OFFLINE_STRIPE_SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": OFFLINE_STRIPE_WEBHOOK_SECRET,
         "STRIPE_API_BASE": "",

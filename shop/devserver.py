@@ -87,7 +87,7 @@ def _payments(host: str, port: int) -> dict[str, Any]:
     if os.environ.get("STRIPE_SECRET_KEY"):
         print("payments: Stripe, with the keys in STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
         return {}
-    from .payments.fake_stripe import FakeStripe
+    from .payments.offline import FakeStripe
 
     fake = FakeStripe.start()
     secret = "whsec_offline_" + secrets.token_hex(8)

@@ -466,7 +466,7 @@ def report(runs: list[DatabaseRun], settings: Settings, info: dict[str, str]) ->
         f"- the shop: {stack.gunicorn_settings()}, `-b 127.0.0.1:PORT 'shop:create_app()'`, "
         "as deployed, with "
         "`DATABASE_URL`, `SECRET_KEY`, `STRIPE_API_BASE` (the offline Stripe, "
-        "`python -m shop.payments.fake_stripe`), `SHOP_URL`, `REDIS_URL` (the rate limiter's "
+        "`python -m shop.payments.offline`), `SHOP_URL`, `REDIS_URL` (the rate limiter's "
         f"counters, `{stack.REDIS_URL}`), `SMTP_HOST`/`SMTP_PORT` (below) and "
         f'**`VERIFY_RATE_LIMIT` and `SIGNIN_RATE_LIMIT` raised to "{stack.HIGH_RATE_LIMIT}"**: '
         "every virtual user comes from 127.0.0.1, so the production limits (30 verify pages a "

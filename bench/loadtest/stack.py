@@ -3,7 +3,7 @@
 - `database(kind, folder)`: a migrated, empty database made for the run: a SQLite file in
   `folder`, or a PostgreSQL database `cpt_load_<random>` created on the server at
   LOADTEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) and dropped after;
-- `FakeStripeProcess`: `python -m shop.payments.fake_stripe` on a free port;
+- `FakeStripeProcess`: `python -m shop.payments.offline` on a free port;
 - `Gunicorn`: `gunicorn -w 4 -k gthread --threads 4 'shop:create_app()'` (or another app);
 - `StaticSite`: Python's http.server over build/site, for the browsing part (`static`);
 - `MemorySampler`: the RSS (and PSS) of gunicorn's master and workers, sampled in a thread.
@@ -212,7 +212,7 @@ class FakeStripeProcess(_Process):
         self.log = log
 
     def __enter__(self) -> FakeStripeProcess:
-        argv = [sys.executable, "-m", "shop.payments.fake_stripe", "--port", str(self.port)]
+        argv = [sys.executable, "-m", "shop.payments.offline", "--port", str(self.port)]
         self._spawn(argv, base_env(), self.log)
         wait_for_http(f"{self.url}/v1/customers", process=self.process)
         return self

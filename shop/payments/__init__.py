@@ -1,4 +1,4 @@
-"""Payments: the Stripe gateway, checkout, fulfilment, webhooks, and the offline Stripe."""
+"""Payments: the Stripe gateway, checkout, fulfilment, refunds, webhooks; offline/: fake Stripe."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from shop import db, migrate
 from shop.clock import system_clock
 from shop.demo import seed
 from shop.devserver import combined
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 from shop.services import program
 from sitegen.app import create_app as create_site
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from shop import db
 from shop.models import Order, OrderItem, OrderStatus
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 from shop.services import program
 
 SESSIONS_PATH = "/v1/checkout/sessions"

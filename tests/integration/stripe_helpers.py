@@ -19,7 +19,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from shop import create_app
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 
 WEBHOOK_SECRET = "whsec_test_shop"
 

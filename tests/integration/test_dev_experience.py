@@ -22,7 +22,7 @@ from stripe_helpers import WEBHOOK_SECRET, pay, register_webhook, serving, wait_
 from shop import create_app, db
 from shop.limits import DEFAULTS, DEVELOPMENT_DEFAULTS
 from shop.models import Order, OrderStatus
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 
 LIMITS = ("VERIFY_RATE_LIMIT", "SIGNIN_RATE_LIMIT", "RESULTS_API_RATE_LIMIT")
 

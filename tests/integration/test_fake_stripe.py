@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import stripe
 
-from shop.payments.fake_checkout import ls_resources
-from shop.payments.fake_stripe import FakeStripe
 from shop.payments.gateway import PaymentError, refund_payment
+from shop.payments.offline import FakeStripe
+from shop.payments.offline.upstream import ls_resources
 
 WEBHOOK_SECRET = "whsec_test"
 EVENT_TIMEOUT = 10.0
@@ -532,7 +532,7 @@ def test_it_writes_nothing_to_disk_and_runs_once_per_process(fake: FakeStripe) -
 
 def test_the_command_line_prints_its_address_and_serves() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "shop.payments.fake_stripe", "--port", "0"],
+        [sys.executable, "-m", "shop.payments.offline", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

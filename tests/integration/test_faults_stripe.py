@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from shop import create_app, db
 from shop.models import Order, OrderStatus
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 
 # Seconds for a whole call to Stripe in these tests (STRIPE_TIMEOUT_SECONDS): room for three
 # quick failures and the library's back-off between them (0.5 s, then up to 1 s).

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from shop import create_app, db
 from shop.hosts import ShopUrlError
 from shop.models import SignInToken
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 
 SIGNIN = "/shop/signin"
 PUBLIC = "https://shop.cpt.example.org"

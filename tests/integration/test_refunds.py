@@ -33,7 +33,7 @@ from stripe_helpers import (
 
 from shop import db
 from shop.models import Authorization, Order, OrderItem, OrderStatus, Shipment, StripeEvent
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 from shop.services import staff
 
 FEE, PATCH = "assessment-fee-safety", "small-patch"

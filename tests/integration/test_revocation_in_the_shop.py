@@ -30,7 +30,7 @@ from stripe_helpers import (
 from shop import db
 from shop.domain.program import ItemKind
 from shop.models import Credential, Order, OrderStatus, Shipment
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 from shop.services.credentials import issue_credentials
 from shop.services.program import current
 

@@ -50,7 +50,7 @@ from shop.models import (
 )
 from shop.models_organisations import Organisation, OrganisationApiKey, OrganisationMember
 from shop.models_vouchers import Voucher, VoucherOrder
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
 from shop.services import organisations, program, vouchers
 from shop.services.credentials import issue_credentials
 from shop.web.session import KEY as SESSION_KEY

@@ -42,8 +42,8 @@ from shop.models import (
     Shipment,
     StripeEvent,
 )
-from shop.payments.fake_checkout import all_sessions
-from shop.payments.fake_stripe import FakeStripe
+from shop.payments.offline import FakeStripe
+from shop.payments.offline.sessions import all_sessions
 
 FakeClock = Callable[[], dt.datetime]
 

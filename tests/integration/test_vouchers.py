@@ -43,8 +43,8 @@ from shop.domain.eligibility import Reason
 from shop.models import Authorization, Candidate
 from shop.models_organisations import Organisation
 from shop.models_vouchers import Voucher, VoucherOrder, VoucherOrderStatus
-from shop.payments.fake_stripe import FakeStripe
 from shop.payments.gateway import ChargeRefunds
+from shop.payments.offline import FakeStripe
 from shop.services import organisations, vouchers
 from shop.services.program import current as current_program
 from shop.services.results.attempts import record_attempts

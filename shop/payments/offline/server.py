@@ -1,56 +1,31 @@
-"""The offline Stripe for development and tests: localstripe plus our Checkout add-on.
-
-Run it:  python -m shop.payments.fake_stripe [--port 8420]   (port 0: any free port)
-In tests: with FakeStripe.start() as fake: ...  then point the `stripe` library at fake.url:
-    stripe.StripeClient("sk_test_x", base_addresses={"api": fake.url})
-
-It listens on 127.0.0.1 only and writes nothing to disk. What it adds to localstripe 1.15:
-
-- Checkout Sessions and a hosted pay page (see fake_checkout for routes and events);
-- `Idempotency-Key` on every POST /v1/... route: the same key with the same request replays
-  the first (successful) answer, with another request it is refused as Stripe refuses it;
-- refunds as at Stripe: partial ones add up, a refund without an amount takes what is left of
-  the charge, one for more than is left or of a refunded charge is refused (localstripe takes
-  the whole charge again, or any amount); and the `charge.refunded` (with the charge's
-  cumulative `amount_refunded`) and `refund.created` events for each (localstripe sends none);
-- `events[]=*` when registering a webhook (POST /_config/webhooks/{id}) means every event, as
-  in Stripe; localstripe would match "*" literally and send nothing.
-
-Webhooks are localstripe's: registered with POST /_config/webhooks/{id} (url, secret,
-events[]), sent about one second after the event, once, signed for
-`stripe.Webhook.construct_event`.
-
-localstripe's state (its store and its webhooks) is global to the process, so one FakeStripe
-runs at a time in a process.
-"""
+"""The offline Stripe's server: localstripe made ours, served on 127.0.0.1, and its command."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import atexit
-import hashlib
 import logging
 import socket
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from aiohttp import web
 from localstripe import webhooks as ls_webhooks
 
-from . import fake_checkout
-from .fake_checkout import UserError, ls_resources, ls_server, money, set_clock
+from .clock import Clock, set_clock
+from .events import star_means_every_event
+from .idempotency import idempotency_middleware
+from .refunds import refunds_as_at_stripe
+from .routes import install
+from .upstream import ls_resources, ls_server
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8420
 START_TIMEOUT = 10.0
-KEY_LIFETIME = 24 * 60 * 60  # seconds an idempotency key is remembered, as at Stripe
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 # --- what we change in localstripe, once, before it serves --------------------------------
@@ -60,129 +35,15 @@ def _no_dump() -> None:
     """Instead of localstripe's Store.dump_to_disk (a pickle in /tmp after every change)."""
 
 
-@dataclass(frozen=True)
-class _SavedResponse:
-    fingerprint: str
-    status: int
-    body: bytes
-    saved_at: int
-
-
-@web.middleware
-async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Stripe's idempotent requests, for every POST /v1/... that carries an Idempotency-Key.
-
-    The first successful answer is kept in localstripe's store (so `DELETE /_config/data`
-    forgets it) and replayed for the same key and the same request; the same key with another
-    request is an `idempotency_error`. Errors are not kept: retrying them runs again. As at
-    Stripe, a key is forgotten 24 hours after its first use (by the fake's clock).
-    """
-    key = request.headers.get("Idempotency-Key")
-    if request.method != "POST" or not key or not request.path.startswith("/v1/"):
-        return await handler(request)
-    body = await request.read()
-    fingerprint = hashlib.sha256(request.path_qs.encode() + b"\n" + body).hexdigest()
-    store_key = "idempotency:" + key
-    saved = ls_resources.store.get(store_key)
-    if isinstance(saved, _SavedResponse) and fake_checkout.now() - saved.saved_at < KEY_LIFETIME:
-        if saved.fingerprint != fingerprint:
-            message = (
-                "Keys for idempotent requests can only be used with the same parameters they "
-                f"were first used with. Try using a key other than '{key}' if you meant to "
-                "execute a different request."
-            )
-            return web.json_response(
-                {"error": {"type": "idempotency_error", "message": message}}, status=400
-            )
-        return web.Response(
-            body=saved.body,
-            status=saved.status,
-            content_type="application/json",
-            headers={"Idempotency-Key": key, "Idempotent-Replayed": "true"},
-        )
-    response = await handler(request)
-    if (
-        isinstance(response, web.Response)
-        and 200 <= response.status < 300
-        and isinstance(response.body, bytes)
-    ):
-        ls_resources.store[store_key] = _SavedResponse(
-            fingerprint, response.status, response.body, fake_checkout.now()
-        )
-    return response
-
-
-def _charge_to_refund(data: Mapping[str, Any]) -> Any:
-    """The localstripe Charge a refund request names, or None to let localstripe refuse it."""
-    charge, intent = data.get("charge"), data.get("payment_intent")
-    if isinstance(charge, str) and charge.startswith("ch_"):
-        return ls_resources.Charge._api_retrieve(charge)
-    if isinstance(intent, str) and intent.startswith("pi_") and charge is None:
-        return ls_resources.PaymentIntent._api_retrieve(intent).latest_charge
-    return None
-
-
-def _check_refund_amount(data: dict[str, Any]) -> None:
-    """Stripe's rules for a refund's amount, which localstripe does not keep: without an
-    amount, what is left of the charge; never more than that; nothing of a refunded charge."""
-    charge = _charge_to_refund(data)
-    if charge is None or charge.status != "succeeded":
-        return
-    left = charge.amount - charge.amount_refunded
-    if left <= 0:
-        raise UserError(
-            400,
-            f"Charge {charge.id} has already been refunded.",
-            {"code": "charge_already_refunded"},
-        )
-    amount = ls_resources.try_convert_to_int(data.get("amount"))
-    if data.get("amount") is None:
-        data["amount"] = left
-    elif isinstance(amount, int) and amount > left:
-        asked, most = money(amount, charge.currency), money(left, charge.currency)
-        raise UserError(
-            400,
-            f"Refund amount ({asked}) is greater than unrefunded amount on charge ({most})",
-            {"code": "amount_too_large", "param": "amount"},
-        )
-
-
-def _refunds_as_at_stripe() -> None:
-    """Partial refunds that add up as at Stripe, and the events Stripe sends for each refund:
-    `charge.refunded` (the Charge, with its cumulative `amount_refunded`) and `refund.created`."""
-    original = ls_resources.Refund._api_create.__func__
-
-    def create_refund(cls: Any, /, **data: Any) -> Any:
-        _check_refund_amount(data)
-        refund = original(cls, **data)
-        charge = ls_resources.Charge._api_retrieve(refund.charge)
-        ls_resources.schedule_webhook(ls_resources.Event("charge.refunded", charge))
-        ls_resources.schedule_webhook(ls_resources.Event("refund.created", refund))
-        return refund
-
-    ls_resources.Refund._api_create = classmethod(create_refund)
-
-
-def _star_means_every_event() -> None:
-    original = ls_server.register_webhook
-
-    def register_webhook(id: str, url: str, secret: str, events: list[str] | None) -> None:
-        if events is not None and "*" in events:
-            events = None
-        original(id, url, secret, events)
-
-    ls_server.register_webhook = register_webhook
-
-
 def prepare() -> None:
     """Make localstripe ours (idempotent): no disk, Checkout, idempotency, refund events."""
     if getattr(ls_resources, "_cpt_prepared", False):
         return
     ls_resources.store.dump_to_disk = _no_dump  # the instance attribute wins over the method
     ls_server.app.middlewares.append(idempotency_middleware)
-    _refunds_as_at_stripe()
-    _star_means_every_event()
-    fake_checkout.install(ls_server.app)
+    refunds_as_at_stripe()
+    star_means_every_event()
+    install(ls_server.app)
     ls_resources._cpt_prepared = True
 
 
@@ -263,7 +124,7 @@ class FakeStripe:
         self.url = f"http://{HOST}:{self.port}"
 
     @classmethod
-    def start(cls, port: int = 0, clock: fake_checkout.Clock | None = None) -> FakeStripe:
+    def start(cls, port: int = 0, clock: Clock | None = None) -> FakeStripe:
         """Serve on 127.0.0.1:`port`; `clock` (epoch seconds) judges Checkout expiry."""
         with cls._lock:
             if cls._running is not None:
@@ -301,7 +162,7 @@ class FakeStripe:
         """Forget everything: objects, events, idempotency keys and registered webhooks."""
         self._call(_forget)
 
-    def set_clock(self, clock: fake_checkout.Clock | None) -> None:
+    def set_clock(self, clock: Clock | None) -> None:
         """Judge Checkout expiry by `clock` (epoch seconds) from now on; None: real time."""
         self._call(lambda: set_clock(clock))
 
@@ -353,7 +214,7 @@ def _forget() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m shop.payments.fake_stripe",
+        prog="python -m shop.payments.offline",
         description="The offline Stripe: localstripe plus Checkout Sessions, on 127.0.0.1.",
     )
     parser.add_argument(
