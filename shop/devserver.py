@@ -23,8 +23,10 @@ from werkzeug.serving import run_simple
 
 from sitegen.app import TEMPLATES
 from sitegen.app import create_app as create_site
+from sitegen.headers import DID_DOCUMENT, headers_for
 
 from . import create_app as create_shop
+from .openbadges.cli import did_json
 
 SHOP_PREFIX = "/shop"
 # The site's files whose name says less than their type: ".xml" is any XML (what the site app
@@ -37,6 +39,8 @@ def combined(site: Any, shop: Any) -> Any:
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == DID_DOCUMENT:
+            return _did_document(shop, start_response)
         if path == SHOP_PREFIX or path.startswith(SHOP_PREFIX + "/"):
             target, respond = shop, start_response
         else:
@@ -45,6 +49,20 @@ def combined(site: Any, shop: Any) -> Any:
         return result
 
     return app
+
+
+def _did_document(shop: Any, start_response: Any) -> Iterable[bytes]:
+    """The issuer's DID document from the shop's own keys, with the headers the static host
+    gives the built file (the live site app renders pages, not the build's extra files)."""
+    with shop.app_context():
+        body = did_json().encode()
+    headers = {
+        **headers_for(DID_DOCUMENT, hsts=False),
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+    }
+    start_response("200 OK", list(headers.items()))
+    return [body]
 
 
 def _with_type(start_response: Any, file_type: str | None) -> Any:

@@ -31,3 +31,16 @@ def test_make_run_answers_each_file_with_its_type(
     response = served.get(path)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == content_type
+
+
+def test_make_run_serves_the_issuers_did_document_readable_from_any_origin(
+    served: Client,
+) -> None:
+    """The built site carries /.well-known/did.json; `make run` serves the live site app, which
+    has no such page, so the document comes from the shop's own keys, as the build's does."""
+    response = served.get("/.well-known/did.json")
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    document = response.get_json()
+    assert document["id"].startswith("did:web:")
+    assert document["assertionMethod"]
