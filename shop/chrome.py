@@ -19,6 +19,8 @@ from sitegen.content import Site, load_site
 from sitegen.pictures import TEMPLATE_GLOBALS as PICTURE_GLOBALS
 from sitegen.render import money, ordinal
 
+from . import hosts
+
 # The site's endpoints that its base template links to, with their paths.
 SITE_RULES = {
     "home": "/",
@@ -95,7 +97,6 @@ def _chrome() -> dict[str, Any]:
     return {
         "site": site,
         "program": site.program,
-        "canonical_url": (current_app.config["SHOP_URL"] or request.host_url.rstrip("/"))
-        + request.path,
+        "canonical_url": hosts.external(request.path),
         "site_url": site_url or site.program.site_url,
     }

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app
 from sqlalchemy import select
 
-from shop import db
+from shop import db, hosts
 from shop.clock import today
 from shop.documents import render
 from shop.domain.credentials import CredentialKind
@@ -36,8 +36,7 @@ _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def verify_url(verify_id: str) -> str:
     """The public verify page of a credential: `<SHOP_URL or this host>/shop/verify/<id>`."""
-    base = current_app.config["SHOP_URL"] or request.host_url
-    return f"{base.rstrip('/')}/shop/verify/{verify_id}"
+    return hosts.external(f"/shop/verify/{verify_id}")
 
 
 @blueprint.route("/certificates/<module>.pdf")

@@ -12,7 +12,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
-from shop import db
+from shop import db, hosts
 from shop.clock import now
 from shop.openbadges import app as signing
 from shop.openbadges.keys import SigningKeyError
@@ -26,9 +26,7 @@ UNSIGNED = "The status list cannot be signed just now (the signing key is not co
 
 def status_list_url() -> str:
     """The list's public address (config SHOP_URL when set, else the request's host)."""
-    path = url_for("status_list.status_list", number=LIST_NUMBER)
-    base = str(current_app.config["SHOP_URL"]).rstrip("/")
-    return (base or request.host_url.rstrip("/")) + path
+    return hosts.external(url_for("status_list.status_list", number=LIST_NUMBER))
 
 
 @blueprint.get("/<int:number>")

@@ -26,7 +26,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from shop import db
+from shop import db, hosts
 from shop.clock import now
 from shop.domain.verify_id import IdProblem, example, normalise
 from shop.models import Credential
@@ -66,11 +66,9 @@ def verify_url(verify_id: str) -> str:
 
     Config SHOP_URL when set, else the host of the current request.
     """
-    base = str(current_app.config["SHOP_URL"]).rstrip("/")
     if has_request_context():
-        path = url_for("verify.credential", verify_id=verify_id)
-        return (base or request.host_url.rstrip("/")) + path
-    return f"{base}{blueprint.url_prefix}/{verify_id}"
+        return hosts.external(url_for("verify.credential", verify_id=verify_id))
+    return hosts.external(f"{blueprint.url_prefix}/{verify_id}")
 
 
 @blueprint.get("")
@@ -143,7 +141,7 @@ def open_badge(found: Credential) -> dict[str, Any] | None:
         verify_url=verify_url(found.verify_id),
         site_url=current_app.config["SITE_URL"] or program.current().site_url,
         status_list_url=status_list_url(),
-        badge_url=shop_base_url() + url_for("badges.png", slug=badge_slug(found)),
+        badge_url=hosts.external(url_for("badges.png", slug=badge_slug(found))),
     )
 
 
@@ -161,12 +159,6 @@ def _signature(found: Credential) -> Item:
     ours = our_issuer(db.session(), program.current(), key, retired)
     report = check(badge, ours, now=now(), loader=signing.loader())
     return next(item for item in report.items if item.name == "signature")
-
-
-def shop_base_url() -> str:
-    """The shop's public address without a trailing slash (SHOP_URL, else the request's host)."""
-    base = str(current_app.config["SHOP_URL"]).rstrip("/")
-    return base or request.host_url.rstrip("/")
 
 
 def lookup(typed: str, endpoint: str) -> Credential | IdProblem | Response | None:
